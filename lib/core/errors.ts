@@ -1,0 +1,19 @@
+/** Base class of every error the engine throws on purpose. */
+export class DelayedError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bytes in a queue that are not a task this library can read. */
+export class TaskDecodeError extends DelayedError {}
+
+/** A task names no handler registered on this worker. */
+export class UnknownHandlerError extends DelayedError {}
+
+/** Options that cannot work, found before anything starts. */
+export class InvalidOptionsError extends DelayedError {}
+
+/** Two handlers claim one task name. */
+export class DuplicateHandlerError extends DelayedError {}

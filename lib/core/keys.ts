@@ -1,0 +1,27 @@
+/**
+ * The Redis keys of one queue, built in one place. The first three are the delayed wire
+ * protocol (shared with the Python and Go peers); the others are ours and carry the queue's
+ * name, hash tag included, so that in Redis Cluster every key of a queue lives in one slot.
+ */
+export interface QueueKeys {
+  /** List of serialized tasks: RPUSH to enqueue, LPOP to dequeue. */
+  readonly tasks: string;
+  /** List holding one "1" per task in `tasks`; workers block on it. */
+  readonly notifications: string;
+  /** Hash: worker (slot) id -> the exact bytes of the task it holds. */
+  readonly processing: string;
+  /** List of dead letters (ours, not part of the peers' protocol). */
+  readonly dead: string;
+}
+
+export function queueKeys(name: string): QueueKeys {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TypeError(`A queue name must be a non-empty string, got ${JSON.stringify(name)}`);
+  }
+  return {
+    tasks: name,
+    notifications: `${name}_noti`,
+    processing: `${name}_processing`,
+    dead: `${name}_dead`,
+  };
+}

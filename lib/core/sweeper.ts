@@ -1,0 +1,81 @@
+import { DEFAULT_SWEEP_INTERVAL } from './defaults.js';
+import { InvalidOptionsError } from './errors.js';
+import { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
+import type { Queue, SweepResult } from './queue.js';
+
+export interface SweeperOptions {
+  readonly queues: readonly Queue[];
+  /** Time between sweeps (ms). Default 60,000. */
+  readonly interval?: number;
+  readonly logger?: DelayedLogger;
+}
+
+/**
+ * Recovers lost tasks: on every tick, for every queue, tasks held by workers whose liveness
+ * key expired go back to the queue and notifications are made to match the tasks. Each sweep
+ * of a queue is one atomic script, so any number of sweepers (of any language) may run.
+ */
+export class Sweeper {
+  private readonly queues: readonly Queue[];
+  private readonly interval: number;
+  private readonly logger: DelayedLogger;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> | undefined;
+
+  constructor(options: SweeperOptions) {
+    this.queues = options.queues;
+    this.interval = options.interval ?? DEFAULT_SWEEP_INTERVAL;
+    this.logger = options.logger ?? consoleLogger;
+    if (typeof this.interval !== 'number' || !Number.isFinite(this.interval) || this.interval <= 0) {
+      throw new InvalidOptionsError(
+        `Invalid sweeper options: interval must be a positive number of milliseconds, got ${String(this.interval)}`,
+      );
+    }
+  }
+
+  get isRunning(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Sweeps now, then every `interval`. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.interval);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  /** Stops the schedule and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+  }
+
+  /** One sweep of every queue; returns what it did per queue name. */
+  async sweep(): Promise<Map<string, SweepResult>> {
+    const results = new Map<string, SweepResult>();
+    for (const queue of this.queues) {
+      const result = await queue.requeueLost();
+      results.set(queue.name, result);
+      if (result.requeued > 0 || result.notificationsAdded > 0 || result.notificationsDropped > 0) {
+        this.logger.log(
+          `Swept queue "${queue.name}": ${result.requeued} lost task(s) requeued, ${result.notificationsAdded} notification(s) restored, ${result.notificationsDropped} stray notification(s) dropped`,
+        );
+      }
+    }
+    return results;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = this.sweep().catch((error) => {
+      this.logger.warn(`Sweep failed: ${errorMessage(error)}; will try again in ${this.interval} ms`);
+    });
+    try {
+      await this.sweeping;
+    } finally {
+      this.sweeping = undefined;
+    }
+  }
+}

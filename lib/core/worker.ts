@@ -1,0 +1,512 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { decodeTask, encodeRetry } from './codec.js';
+import { closeConnection, duplicateConnection } from './connection.js';
+import type { NewDeadLetter } from './dead-letters.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DEQUEUE_TIMEOUT,
+  DEFAULT_ERROR_BACKOFF,
+  DEFAULT_KEEP_ALIVE_INTERVAL,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+  DEFAULT_QUIT_TIMEOUT,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+} from './defaults.js';
+import { InvalidOptionsError } from './errors.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
+import type { Queue } from './queue.js';
+import type { DecodedPyTask } from './task.js';
+import { newWorkerId } from './worker-id.js';
+
+export interface WorkerOptions {
+  /** Queues to serve, highest priority first. They must share one Redis server. */
+  readonly queues: readonly Queue[];
+  readonly handlers: HandlerRegistry;
+  /** Tasks run at once, each in its own slot with its own worker id. Default 1. */
+  readonly concurrency?: number;
+  /** How often the slots' liveness keys are refreshed (ms). Default 15,000. */
+  readonly keepAliveInterval?: number;
+  /** Lifetime of a liveness key without refresh (ms). Default 60,000. */
+  readonly keepAliveTimeout?: number;
+  /** Longest single wait for a notification (ms). Default 1,000. */
+  readonly dequeueTimeout?: number;
+  /** How long a graceful stop waits for running tasks (ms). Default 10,000. */
+  readonly shutdownTimeout?: number;
+  readonly logger?: DelayedLogger;
+}
+
+/** What became of one task, as reported by the worker's events. */
+export interface TaskEvent {
+  readonly queue: string;
+  /** The handler name or function path; null when the bytes could not be read. */
+  readonly funcPath: string | null;
+  readonly slotId: string;
+}
+
+export interface TaskFailedEvent extends TaskEvent {
+  readonly error: unknown;
+  /** retried: back in the queue; buried: a dead letter; dropped: logged and released. */
+  readonly outcome: 'retried' | 'buried' | 'dropped';
+}
+
+export interface WorkerEvents {
+  completed: [TaskEvent];
+  failed: [TaskFailedEvent];
+}
+
+/** One concurrent execution place. Its id is its worker id in the delayed protocol. */
+interface Slot {
+  id: string;
+}
+
+type State = 'new' | 'running' | 'stopping' | 'stopped' | 'closed';
+
+/**
+ * Runs tasks from one or more queues.
+ *
+ * One blocking connection waits for notifications (a single BLPOP over every queue's
+ * notification list, so the first queue listed wins when several have work); one command
+ * connection takes tasks, several per round trip, and sends releases in batches. Each slot
+ * has its own worker id and liveness key, refreshed together in one pipeline, so the
+ * processing hash keeps the protocol's one-task-per-id shape and any family member's
+ * sweeper can judge each slot's liveness.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  private readonly queues: readonly Queue[];
+  private readonly handlers: HandlerRegistry;
+  private readonly logger: DelayedLogger;
+  private readonly concurrency: number;
+  private readonly keepAliveInterval: number;
+  private readonly keepAliveTimeout: number;
+  private readonly dequeueTimeout: number;
+  private readonly shutdownTimeout: number;
+
+  private readonly commands: Redis;
+  private readonly blocking: Redis;
+  private readonly queueByNotificationKey = new Map<string, Queue>();
+  private readonly notificationKeys: string[];
+
+  private readonly slots: Slot[] = [];
+  private readonly freeSlots: Slot[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly pendingReleases = new Map<Queue, Slot[]>();
+  private releaseFlushScheduled = false;
+
+  private state: State = 'new';
+  private loop: Promise<void> | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private blockingClientId: number | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    super();
+    this.queues = options.queues;
+    this.handlers = options.handlers;
+    this.logger = options.logger ?? consoleLogger;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.keepAliveInterval = options.keepAliveInterval ?? DEFAULT_KEEP_ALIVE_INTERVAL;
+    this.keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
+    this.dequeueTimeout = options.dequeueTimeout ?? DEFAULT_DEQUEUE_TIMEOUT;
+    this.shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    validateWorkerOptions({
+      queues: this.queues,
+      concurrency: this.concurrency,
+      keepAliveInterval: this.keepAliveInterval,
+      keepAliveTimeout: this.keepAliveTimeout,
+      dequeueTimeout: this.dequeueTimeout,
+      shutdownTimeout: this.shutdownTimeout,
+    });
+
+    const base = this.queues[0]!.redis;
+    this.commands = duplicateConnection(base);
+    this.blocking = duplicateConnection(base, { maxRetriesPerRequest: null });
+    this.blocking.on('ready', () => {
+      this.blocking.client('ID').then(
+        (id) => (this.blockingClientId = Number(id)),
+        () => (this.blockingClientId = undefined),
+      );
+    });
+    for (const connection of [this.commands, this.blocking]) {
+      // ioredis retries on its own; without a listener it would print every attempt.
+      connection.on('error', () => undefined);
+    }
+    this.queues = this.queues.map((queue) => queue.on(this.commands));
+    for (const queue of this.queues) {
+      this.queueByNotificationKey.set(queue.keys.notifications, queue);
+    }
+    this.notificationKeys = this.queues.map((queue) => queue.keys.notifications);
+    for (let i = 0; i < this.concurrency; i++) {
+      const slot = { id: newWorkerId() };
+      this.slots.push(slot);
+      this.freeSlots.push(slot);
+    }
+  }
+
+  /** The worker ids of the slots right now (each is also a liveness key). */
+  get slotIds(): string[] {
+    return this.slots.map((slot) => slot.id);
+  }
+
+  /** Tasks running right now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Claims the slots' liveness keys and starts fetching. Resolves once the worker is online;
+   * rejects if Redis cannot be reached (the worker is then closed and can be started anew).
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`Worker cannot start: it is ${this.state}`);
+    this.state = 'running';
+    try {
+      await this.claimSlotIds();
+    } catch (error) {
+      this.state = 'stopped';
+      await this.close();
+      throw error;
+    }
+    this.keepAliveTimer = setInterval(() => this.refreshLiveness(), this.keepAliveInterval);
+    this.keepAliveTimer.unref();
+    this.loop = this.fetchLoop();
+  }
+
+  /**
+   * Stops fetching and lets running tasks finish, for at most `shutdownTimeout`. Tasks still
+   * running then stay in the processing hash: once the worker is offline (close), any
+   * family member's sweeper puts them back. Enqueueing elsewhere keeps working meanwhile.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.interruptFetching();
+    const deadline = Date.now() + this.shutdownTimeout;
+    const finished = await waitUntil(
+      Promise.all([this.loop, ...this.running]).then(() => true),
+      deadline,
+    );
+    this.flushReleases();
+    if (!finished) {
+      this.logger.warn(
+        `Worker stopped with ${this.running.size} task(s) still running after ${this.shutdownTimeout} ms; they stay in processing and a sweeper will requeue them`,
+      );
+    }
+    this.state = 'stopped';
+  }
+
+  /**
+   * Goes offline and closes the worker's own connections: stops (if not stopped yet),
+   * releases any stale entry of idle slots, deletes every slot's liveness key, quits.
+   * Bounded in time even when Redis is unreachable.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    await this.stop();
+    this.state = 'closed';
+    clearInterval(this.keepAliveTimer);
+    const busy = new Set(this.slots.filter((slot) => !this.freeSlots.includes(slot)));
+    const idleIds = this.slots.filter((slot) => !busy.has(slot)).map((slot) => slot.id);
+    const offline = this.commands.multi();
+    if (idleIds.length > 0) {
+      for (const queue of this.queues) offline.hdel(queue.keys.processing, ...idleIds);
+    }
+    offline.del(...this.slotIds);
+    await waitUntil(
+      offline.exec().catch((error) => {
+        this.logger.warn(`Worker could not go offline cleanly: ${errorMessage(error)}`);
+      }),
+      Date.now() + DEFAULT_QUIT_TIMEOUT,
+    );
+    await Promise.all([closeConnection(this.commands), closeConnection(this.blocking)]);
+  }
+
+  private async claimSlotIds(): Promise<void> {
+    let unclaimed = [...this.slots];
+    while (unclaimed.length > 0) {
+      const pipeline = this.commands.pipeline();
+      for (const slot of unclaimed) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout, 'NX');
+      const results = (await pipeline.exec()) ?? [];
+      const taken: Slot[] = [];
+      results.forEach(([error, reply], i) => {
+        if (error) throw error;
+        if (reply !== 'OK') taken.push(unclaimed[i]!);
+      });
+      for (const slot of taken) slot.id = newWorkerId();
+      unclaimed = taken;
+    }
+  }
+
+  private refreshLiveness(): void {
+    if (this.state === 'closed') return;
+    const pipeline = this.commands.pipeline();
+    for (const slot of this.slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
+    pipeline.exec().catch((error) => {
+      this.logger.warn(`Keep-alive failed: ${errorMessage(error)}`);
+    });
+  }
+
+  private async fetchLoop(): Promise<void> {
+    // While the queues had work last time, take tasks without blocking; once they ran dry,
+    // block on the notifications until one arrives.
+    let drained = false;
+    while (this.state === 'running') {
+      if (this.freeSlots.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      const free = this.freeSlots.splice(0);
+      try {
+        let taken = 0;
+        if (!drained) {
+          for (const queue of this.queues) {
+            taken += await this.dequeueInto(queue, 0, free, taken);
+            if (taken === free.length) break;
+          }
+          drained = taken < free.length;
+        } else {
+          const popped = await this.blocking.blpopBuffer(
+            ...this.notificationKeys,
+            this.dequeueTimeout / 1000,
+          );
+          if (popped) {
+            const queue = this.queueByNotificationKey.get(popped[0].toString())!;
+            taken = await this.dequeueInto(queue, 1, free, 0);
+            drained = taken < free.length;
+          }
+        }
+        this.freeSlots.push(...free.slice(taken));
+      } catch (error) {
+        this.freeSlots.push(...free);
+        if (this.state !== 'running') break;
+        this.logger.error(`Fetching tasks failed: ${errorMessage(error)}; retrying`);
+        await this.pause(DEFAULT_ERROR_BACKOFF);
+      }
+    }
+  }
+
+  /** Dequeues into `free[from..]`, starts the tasks, and returns how many it took. */
+  private async dequeueInto(queue: Queue, held: 0 | 1, free: Slot[], from: number): Promise<number> {
+    const slots = free.slice(from);
+    let tasks: Buffer[];
+    try {
+      tasks = await queue.dequeue(
+        held,
+        slots.map((slot) => slot.id),
+      );
+    } catch (error) {
+      // The script may have run and recorded tasks under these ids without us hearing of
+      // it. Never reuse the ids: left unrefreshed, their liveness keys expire and a sweeper
+      // puts whatever they hold back into the queue.
+      this.retireSlotIds(slots);
+      throw error;
+    }
+    for (let i = 0; i < tasks.length; i++) this.startTask(queue, slots[i]!, tasks[i]!);
+    return tasks.length;
+  }
+
+  private retireSlotIds(slots: readonly Slot[]): void {
+    for (const slot of slots) slot.id = newWorkerId();
+    const pipeline = this.commands.pipeline();
+    for (const slot of slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
+    pipeline.exec().catch(() => undefined);
+  }
+
+  private startTask(queue: Queue, slot: Slot, bytes: Buffer): void {
+    const run = this.runTask(queue, slot, bytes);
+    this.running.add(run);
+    run.finally(() => this.running.delete(run));
+  }
+
+  private async runTask(queue: Queue, slot: Slot, bytes: Buffer): Promise<void> {
+    let task: DecodedPyTask;
+    try {
+      const decoded = decodeTask(bytes);
+      if (decoded.kind === 'go') {
+        return this.bury(queue, slot, {
+          task: bytes,
+          reason: 'unknown-handler',
+          funcPath: decoded.funcPath,
+          error: `"${decoded.funcPath}" is a Go task; Node workers run PyTask-shaped tasks named after a registered handler`,
+        });
+      }
+      task = decoded;
+    } catch (error) {
+      return this.bury(queue, slot, {
+        task: bytes,
+        reason: 'undecodable',
+        funcPath: null,
+        error: errorMessage(error),
+      });
+    }
+    const handler = this.handlers.get(task.funcPath);
+    if (handler === undefined) {
+      return this.bury(queue, slot, {
+        task: bytes,
+        reason: 'unknown-handler',
+        funcPath: task.funcPath,
+        error: `No handler named "${task.funcPath}" is registered on this worker`,
+      });
+    }
+    try {
+      await (hasKeys(task.kwargs) ? handler(...task.args, task.kwargs) : handler(...task.args));
+    } catch (error) {
+      return this.fail(queue, slot, task, bytes, error);
+    }
+    this.scheduleRelease(queue, slot);
+    if (this.listenerCount('completed') > 0) {
+      this.emit('completed', { queue: queue.name, funcPath: task.funcPath, slotId: slot.id });
+    }
+  }
+
+  private async fail(
+    queue: Queue,
+    slot: Slot,
+    task: DecodedPyTask,
+    bytes: Buffer,
+    error: unknown,
+  ): Promise<void> {
+    if (task.retry === 0) {
+      return this.bury(queue, slot, {
+        task: bytes,
+        reason: 'failed',
+        funcPath: task.funcPath,
+        error: errorMessage(error),
+      }, error);
+    }
+    const left = task.retry < 0 ? 'for ever' : `${task.retry} more time(s)`;
+    this.logger.warn(`Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`);
+    await this.settle(slot, queue.retry(slot.id, encodeRetry(task)));
+    this.emit('failed', { queue: queue.name, funcPath: task.funcPath, slotId: slot.id, error, outcome: 'retried' });
+  }
+
+  /** Gives up on a task: a dead letter (or a logged drop) and a released slot. */
+  private async bury(queue: Queue, slot: Slot, letter: NewDeadLetter, error?: unknown): Promise<void> {
+    const kept = queue.deadLetterMaxLength > 0;
+    this.logger.error(
+      `Task ${letter.funcPath === null ? '(unreadable)' : `"${letter.funcPath}"`} on queue "${queue.name}" ${kept ? 'moved to dead letters' : 'dropped'} (${letter.reason}): ${letter.error}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+    await this.settle(slot, queue.bury(slot.id, letter));
+    this.emit('failed', {
+      queue: queue.name,
+      funcPath: letter.funcPath,
+      slotId: slot.id,
+      error: error ?? new Error(letter.error),
+      outcome: kept ? 'buried' : 'dropped',
+    });
+  }
+
+  /**
+   * Frees a slot once the write that ends its task is done. If that write failed, its
+   * outcome is unknown and the processing entry may still hold the task: the slot takes a
+   * new id, so the old entry is left to the sweeper instead of being overwritten.
+   */
+  private async settle(slot: Slot, write: Promise<unknown>): Promise<void> {
+    try {
+      await write;
+    } catch (error) {
+      this.logger.error(`Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`);
+      this.retireSlotIds([slot]);
+    }
+    this.freeSlot(slot);
+  }
+
+  /**
+   * Releases are batched: every slot finished in one turn of the event loop is released by
+   * one HDEL per queue. A slot is reused only after its HDEL was sent on the command
+   * connection, so a later dequeue on that connection can never be overtaken by it.
+   */
+  private scheduleRelease(queue: Queue, slot: Slot): void {
+    const batch = this.pendingReleases.get(queue);
+    if (batch) batch.push(slot);
+    else this.pendingReleases.set(queue, [slot]);
+    if (!this.releaseFlushScheduled) {
+      this.releaseFlushScheduled = true;
+      setImmediate(() => this.flushReleases());
+    }
+  }
+
+  private flushReleases(): void {
+    this.releaseFlushScheduled = false;
+    for (const [queue, slots] of this.pendingReleases) {
+      queue
+        .release(slots.map((slot) => slot.id))
+        .catch((error) => this.logger.warn(`Release failed: ${errorMessage(error)}`));
+      for (const slot of slots) this.freeSlot(slot);
+    }
+    this.pendingReleases.clear();
+  }
+
+  private freeSlot(slot: Slot): void {
+    this.freeSlots.push(slot);
+    this.wake?.();
+  }
+
+  private interruptFetching(): void {
+    this.wake?.();
+    this.wakePause?.();
+    if (this.blockingClientId !== undefined && this.commands.status === 'ready') {
+      // Ends the BLPOP now instead of at its timeout; it returns nil, so nothing is lost.
+      this.commands.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
+    }
+  }
+
+  private wakePause: (() => void) | undefined;
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakePause = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function hasKeys(record: Record<string, unknown>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/** Resolves with the promise's value, or undefined once `deadline` (epoch ms) passes. */
+async function waitUntil<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function validateWorkerOptions(worker: {
+  queues: readonly Queue[];
+  concurrency: number;
+  keepAliveInterval: number;
+  keepAliveTimeout: number;
+  dequeueTimeout: number;
+  shutdownTimeout: number;
+}): void {
+  const problems: string[] = [];
+  if (worker.queues.length === 0) problems.push('a worker needs at least one queue');
+  if (!Number.isInteger(worker.concurrency) || worker.concurrency < 1) {
+    problems.push(`concurrency must be a positive integer, got ${worker.concurrency}`);
+  }
+  for (const name of ['keepAliveInterval', 'keepAliveTimeout', 'dequeueTimeout', 'shutdownTimeout'] as const) {
+    const value = worker[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      problems.push(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+    }
+  }
+  if (worker.keepAliveInterval >= worker.keepAliveTimeout) {
+    problems.push(
+      `keepAliveInterval (${worker.keepAliveInterval} ms) must be shorter than keepAliveTimeout (${worker.keepAliveTimeout} ms), or liveness keys expire between refreshes`,
+    );
+  }
+  if (problems.length > 0) throw new InvalidOptionsError(`Invalid worker options: ${problems.join('; ')}`);
+}

@@ -1,0 +1,50 @@
+// Runs the compiled test files with node's test runner and ends with one line of totals,
+// "N passed, N failed". `node scripts/run-tests.mjs` runs everything but the interop suite;
+// `node scripts/run-tests.mjs interop` runs only the interop suite.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const testRoot = join(root, '.build', 'test');
+const onlyInterop = process.argv[2] === 'interop';
+
+function find(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return find(path);
+    return name.endsWith('.test.js') ? [path] : [];
+  });
+}
+
+const files = find(testRoot).filter((file) => {
+  const interop = relative(testRoot, file).startsWith('interop');
+  return onlyInterop ? interop : !interop;
+}).sort();
+if (files.length === 0) {
+  console.error('No test files found; did the build run?');
+  process.exit(1);
+}
+
+const tap = join(root, '.build', onlyInterop ? 'interop.tap' : 'tests.tap');
+const result = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
+
+const report = readFileSync(tap, 'utf8');
+const count = (label) => Number(report.match(new RegExp(`^# ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+const passed = count('pass');
+const failed = count('fail') + count('cancelled');
+const skipped = count('skipped') + count('todo');
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(result.status === 0 && failed === 0 && passed > 0 ? 0 : 1);
