@@ -76,20 +76,21 @@ export class DeadLetters {
    * Returns how many were requeued.
    */
   async requeue(letters?: readonly DeadLetter[], limit = Number.POSITIVE_INFINITY): Promise<number> {
-    let raws: Buffer[];
+    let chosen: readonly DeadLetter[];
     if (letters) {
-      raws = letters.map((letter) => letter.raw);
+      chosen = letters;
     } else {
       const stop = Number.isFinite(limit) ? limit - 1 : -1;
-      raws = limit <= 0 ? [] : await this.redis.lrangeBuffer(this.keys.dead, 0, stop);
+      chosen = limit <= 0 ? [] : (await this.redis.lrangeBuffer(this.keys.dead, 0, stop)).map(decodeDeadLetter);
     }
     let requeued = 0;
     // Bounded batches keep each script call short: Redis runs nothing else meanwhile.
-    for (let i = 0; i < raws.length; i += 500) {
+    for (let i = 0; i < chosen.length; i += 500) {
+      const pairs = chosen.slice(i, i + 500).flatMap((letter) => [letter.raw, letter.task]);
       requeued += (await scripts.requeueDead.run(
         this.redis,
         [this.keys.tasks, this.keys.notifications, this.keys.dead],
-        raws.slice(i, i + 500),
+        pairs,
       )) as number;
     }
     return requeued;

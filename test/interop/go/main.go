@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/yizhisec/go-delayed/delayed"
 )
 
@@ -56,7 +57,7 @@ func newCommon(name string) *common {
 	c.fs.StringVar(&c.queue, "queue", "", "queue name (required)")
 	c.fs.DurationVar(&c.dequeueTimeout, "dequeue-timeout", time.Second, "BLPOP timeout (go-delayed default 1s; must be > 1ms)")
 	c.fs.DurationVar(&c.keepAliveTimeout, "keep-alive-timeout", 60*time.Second,
-		"worker id key TTL; go-delayed sends it to SETEX as seconds, so use whole seconds (default 60s)")
+		"worker id key TTL (go-delayed default 60s); only 1s, 2s, 4s, 5s, 8s, 9s, 10s, 20s... survive go-delayed's float32 conversion, see newQueue")
 	return c
 }
 
@@ -73,10 +74,21 @@ func (c *common) parse(args []string) {
 	c.redisAddr = addr
 }
 
+// newQueue passes DequeueTimeout/KeepAliveTimeout only when the flag was given:
+// go-delayed turns a duration into float32 seconds (ms * 0.001) and sends it to BLPOP/SETEX
+// as text, and e.g. KeepAliveTimeout(60s) becomes "60.000004", which SETEX rejects, while
+// the built-in default is exactly "60". Whole seconds that survive: 1, 2, 4, 5, 8, 9, 10, 20.
 func (c *common) newQueue() *delayed.Queue {
-	return delayed.NewQueue(c.queue, delayed.NewRedisPool(c.redisAddr),
-		delayed.DequeueTimeout(c.dequeueTimeout),
-		delayed.KeepAliveTimeout(c.keepAliveTimeout))
+	var options []delayed.QueueOption
+	c.fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "dequeue-timeout":
+			options = append(options, delayed.DequeueTimeout(c.dequeueTimeout))
+		case "keep-alive-timeout":
+			options = append(options, delayed.KeepAliveTimeout(c.keepAliveTimeout))
+		}
+	})
+	return delayed.NewQueue(c.queue, delayed.NewRedisPool(c.redisAddr), options...)
 }
 
 func serialize(task delayed.Task) string {
@@ -140,14 +152,17 @@ func cmdWorker(args []string) {
 	}()
 
 	// Announce once the worker's liveness key exists (Run sets it before the first BLPOP).
+	// "alive" is false when it never appeared within 2 s, e.g. because SETEX rejected the
+	// keep-alive timeout (see newQueue): such a worker looks dead to every sweeper.
+	alive := false
 	if id != "" {
 		conn := resultsPool.Get()
-		for i := 0; i < 200; i++ {
-			n, err := conn.Do("EXISTS", id)
-			if err == nil && n.(int64) == 1 {
-				break
+		for i := 0; i < 200 && !alive; i++ {
+			n, err := redis.Int(conn.Do("EXISTS", id))
+			alive = err == nil && n == 1
+			if !alive {
+				time.Sleep(10 * time.Millisecond)
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
 		conn.Close()
 	}
@@ -157,7 +172,7 @@ func cmdWorker(args []string) {
 			paths = append(paths, unexportedString(nh, "path"))
 		}
 	}
-	emit("ready", map[string]interface{}{"worker_id": id, "pid": os.Getpid(), "queue": c.queue, "handlers": paths})
+	emit("ready", map[string]interface{}{"worker_id": id, "alive": alive, "pid": os.Getpid(), "queue": c.queue, "handlers": paths})
 	<-done
 	emit("stopped", map[string]interface{}{"worker_id": id})
 }

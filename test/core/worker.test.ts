@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import {
+  type DelayedLogger,
+  encodeMsgpack,
+  encodeTask,
+  GoTask,
+  HandlerRegistry,
+  NodeTask,
+  PyTask,
+  Queue,
+  Worker,
+  type WorkerOptions,
+} from '../../lib/core/index.js';
+import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+
+let server: TestRedis;
+let redis: Redis;
+before(async () => {
+  server = await startRedis();
+  redis = server.client();
+});
+after(() => server.stop());
+
+const quiet: DelayedLogger = { log() {}, warn() {}, error() {} };
+
+function recordingLogger(lines: string[]): DelayedLogger {
+  return {
+    log: (m) => lines.push(`log ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
+}
+
+async function withWorker(
+  options: Partial<WorkerOptions> & { queues: Queue[]; handlers: HandlerRegistry },
+  body: (worker: Worker) => Promise<void>,
+): Promise<void> {
+  const worker = new Worker({ logger: quiet, dequeueTimeout: 200, ...options });
+  await worker.start();
+  try {
+    await body(worker);
+  } finally {
+    await worker.close();
+  }
+}
+
+describe('Worker', () => {
+  it('runs tasks with their args and kwargs, then leaves nothing behind', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const calls: unknown[][] = [];
+    const handlers = new HandlerRegistry();
+    handlers.register('Math:add', (...args: unknown[]) => {
+      calls.push(args);
+    });
+    await withWorker({ queues: [queue], handlers }, async () => {
+      await queue.enqueue(new NodeTask('Math:add', [1, 2]));
+      await queue.enqueue(new NodeTask('Math:add', [1], { b: 2 }));
+      await eventually(() => calls.length === 2, 5_000, 'two calls');
+      assert.deepEqual(calls, [[1, 2], [1, { b: 2 }]]);
+      await eventually(async () => (await queue.processingCount()) === 0, 5_000, 'release');
+    });
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
+  it('awaits async handlers and keeps `this`', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const service = {
+      seen: [] as string[],
+      async handle(value: string) {
+        await sleep(5);
+        this.seen.push(value);
+      },
+    };
+    const handlers = new HandlerRegistry();
+    handlers.register('Svc:handle', service.handle.bind(service));
+    await withWorker({ queues: [queue], handlers }, async () => {
+      await queue.enqueue(new NodeTask('Svc:handle', ['x']));
+      await eventually(() => service.seen.length === 1);
+    });
+    assert.deepEqual(service.seen, ['x']);
+  });
+
+  it('runs up to `concurrency` tasks at once, each slot under its own id', async () => {
+    const queue = new Queue(redis, uniqueName());
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Slow:run', async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(50);
+      running--;
+      done++;
+    });
+    await withWorker({ queues: [queue], handlers, concurrency: 4 }, async (worker) => {
+      assert.equal(new Set(worker.slotIds).size, 4);
+      for (const id of worker.slotIds) assert.equal(await redis.exists(id), 1, 'liveness key per slot');
+      await queue.enqueueMany(Array.from({ length: 12 }, () => new NodeTask('Slow:run')));
+      await eventually(async () => (await queue.processingCount()) === 4, 5_000, 'four held at once');
+      const held = await redis.hkeys(`${queue.name}_processing`);
+      assert.deepEqual(held.sort(), [...worker.slotIds].sort());
+      await eventually(() => done === 12, 10_000, 'all done');
+    });
+    assert.equal(peak, 4);
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
+  it('drains a large batch with many slots and loses nothing', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const seen = new Set<number>();
+    let calls = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Count:n', (n: number) => {
+      calls++;
+      seen.add(n);
+    });
+    await withWorker({ queues: [queue], handlers, concurrency: 50 }, async () => {
+      await queue.enqueueMany(Array.from({ length: 5_000 }, (_, i) => new NodeTask('Count:n', [i])));
+      await eventually(() => seen.size === 5_000, 20_000, '5000 tasks');
+      await eventually(async () => (await leftoverKeys(redis, queue.name)).length === 0, 5_000, 'clean');
+    });
+    assert.equal(calls, 5_000, 'each task ran exactly once');
+  });
+
+  it('serves several queues, the first listed first', async () => {
+    const high = new Queue(redis, uniqueName('high'));
+    const low = new Queue(redis, uniqueName('low'));
+    const order: string[] = [];
+    const handlers = new HandlerRegistry();
+    handlers.register('P:run', (label: string) => {
+      order.push(label);
+    });
+    await low.enqueueMany([new NodeTask('P:run', ['low1']), new NodeTask('P:run', ['low2'])]);
+    await high.enqueueMany([new NodeTask('P:run', ['high1']), new NodeTask('P:run', ['high2'])]);
+    await withWorker({ queues: [high, low], handlers }, async () => {
+      await eventually(() => order.length === 4);
+      // And when idle, one BLPOP over both wakes up for either.
+      await low.enqueue(new NodeTask('P:run', ['late-low']));
+      await eventually(() => order.length === 5);
+    });
+    assert.deepEqual(order, ['high1', 'high2', 'low1', 'low2', 'late-low']);
+  });
+
+  it('retries a failing task `retry` times, then buries it (retry=2 runs 3 times)', async () => {
+    const queue = new Queue(redis, uniqueName());
+    let attempts = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Flaky:run', () => {
+      attempts++;
+      throw new Error(`attempt ${attempts} failed`);
+    });
+    await withWorker({ queues: [queue], handlers }, async () => {
+      await queue.enqueue(new NodeTask('Flaky:run', ['x'], {}, 2));
+      await eventually(async () => (await queue.deadLetters.count()) === 1, 5_000, 'a dead letter');
+    });
+    assert.equal(attempts, 3);
+    const [letter] = await queue.deadLetters.list();
+    assert.equal(letter!.reason, 'failed');
+    assert.equal(letter!.error, 'attempt 3 failed');
+    assert.equal(letter!.funcPath, 'Flaky:run');
+    assert.deepEqual(letter!.task, encodeTask(new NodeTask('Flaky:run', ['x'])), 'the last attempt, bytes as queued');
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
+  it('succeeds on a retry and stops there', async () => {
+    const queue = new Queue(redis, uniqueName());
+    let attempts = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Flaky:once', () => {
+      if (++attempts === 1) throw new Error('first time fails');
+    });
+    await withWorker({ queues: [queue], handlers }, async () => {
+      await queue.enqueue(new NodeTask('Flaky:once', [], {}, 5));
+      await eventually(() => attempts === 2);
+      await sleep(100);
+    });
+    assert.equal(attempts, 2);
+    assert.equal(await queue.deadLetters.count(), 0);
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
+  it('buries unknown handlers, Go tasks and undecodable bytes, and carries on', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const lines: string[] = [];
+    let ran = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Known:run', () => {
+      ran++;
+    });
+    await withWorker({ queues: [queue], handlers, logger: recordingLogger(lines) }, async () => {
+      await queue.enqueue(new NodeTask('Nobody:home', [1]));
+      await queue.enqueue(new GoTask('main.F', [1]));
+      await queue.enqueue(Buffer.from('\xc1garbage', 'latin1'));
+      await queue.enqueue(encodeMsgpack({ not: 'a task' }));
+      await queue.enqueue(new NodeTask('Known:run'));
+      await eventually(() => ran === 1);
+      await eventually(async () => (await queue.deadLetters.count()) === 4, 5_000, 'four dead letters');
+    });
+    const letters = await queue.deadLetters.list();
+    assert.deepEqual(letters.map((l) => l.reason), ['unknown-handler', 'unknown-handler', 'undecodable', 'undecodable']);
+    assert.match(letters[0]!.error, /No handler named "Nobody:home"/);
+    assert.match(letters[1]!.error, /is a Go task/);
+    assert.deepEqual(letters[2]!.task, Buffer.from('\xc1garbage', 'latin1'), 'original bytes kept');
+    assert.equal(letters[2]!.funcPath, null);
+    assert.ok(lines.some((l) => l.startsWith('error') && l.includes('Nobody:home') && l.includes('dead letters')));
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
+  it('with dead letters off, logs and drops, leaving nothing', async () => {
+    const queue = new Queue(redis, uniqueName(), { deadLetter: false });
+    const lines: string[] = [];
+    const handlers = new HandlerRegistry();
+    handlers.register('Bad:run', () => {
+      throw new Error('boom');
+    });
+    const events: string[] = [];
+    await withWorker({ queues: [queue], handlers, logger: recordingLogger(lines) }, async (worker) => {
+      worker.on('failed', (event) => events.push(event.outcome));
+      await queue.enqueue(new NodeTask('Bad:run'));
+      await queue.enqueue(new NodeTask('Missing:run'));
+      await eventually(() => events.length === 2);
+    });
+    assert.deepEqual(events, ['dropped', 'dropped']);
+    assert.equal(await redis.exists(`${queue.name}_dead`), 0);
+    assert.ok(lines.some((l) => l.includes('dropped') && l.includes('boom')));
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
+  it('stops gracefully: finishes running tasks, releases them, goes offline', async () => {
+    const queue = new Queue(redis, uniqueName());
+    let finished = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Slow:run', async () => {
+      await sleep(300);
+      finished++;
+    });
+    const worker = new Worker({ queues: [queue], handlers, concurrency: 2, logger: quiet });
+    await worker.start();
+    await queue.enqueueMany([new NodeTask('Slow:run'), new NodeTask('Slow:run'), new NodeTask('Slow:run')]);
+    await eventually(() => worker.runningCount === 2);
+    const ids = worker.slotIds;
+    const started = Date.now();
+    await worker.close();
+    assert.ok(Date.now() - started < 2_000, 'BLPOP is interrupted, not waited out');
+    assert.equal(finished, 2);
+    assert.equal(await queue.len(), 1, 'the third task was never taken');
+    assert.equal(await queue.processingCount(), 0);
+    for (const id of ids) assert.equal(await redis.exists(id), 0, 'liveness keys deleted');
+  });
+
+  it('leaves tasks still running at the shutdown deadline recoverable', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    handlers.register('Stuck:run', () => sleep(3_000));
+    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quiet });
+    await worker.start();
+    await queue.enqueue(new NodeTask('Stuck:run'));
+    await eventually(() => worker.runningCount === 1);
+    await worker.close();
+    assert.equal(await queue.processingCount(), 1, 'still held, not dropped');
+    const [id] = await redis.hkeys(`${queue.name}_processing`);
+    assert.equal(await redis.exists(id!), 0, 'its worker is offline');
+    assert.equal((await queue.requeueLost()).requeued, 1);
+    assert.equal(await queue.len(), 1);
+  });
+
+  it('validates its options', () => {
+    const queue = new Queue(redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    assert.throws(() => new Worker({ queues: [queue], handlers, concurrency: 0 }), /concurrency must be a positive integer/);
+    assert.throws(() => new Worker({ queues: [], handlers }), /at least one queue/);
+    assert.throws(
+      () => new Worker({ queues: [queue], handlers, keepAliveInterval: 5_000, keepAliveTimeout: 1_000 }),
+      /keepAliveInterval \(5000 ms\) must be shorter than keepAliveTimeout/,
+    );
+    assert.throws(() => new Worker({ queues: [queue], handlers, dequeueTimeout: -1 }), /dequeueTimeout must be a positive/);
+  });
+
+  it('refreshes liveness keys while it runs', async () => {
+    const queue = new Queue(redis, uniqueName());
+    await withWorker(
+      { queues: [queue], handlers: new HandlerRegistry(), keepAliveInterval: 100, keepAliveTimeout: 300 },
+      async (worker) => {
+        await sleep(700);
+        for (const id of worker.slotIds) assert.equal(await redis.exists(id), 1);
+      },
+    );
+  });
+});
+
+describe('a stray notification', () => {
+  it('does not disturb a worker', async () => {
+    const queue = new Queue(redis, uniqueName());
+    let ran = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('S:run', () => {
+      ran++;
+    });
+    await redis.rpush(`${queue.name}_noti`, '1', '1', '1');
+    await withWorker({ queues: [queue], handlers }, async () => {
+      await sleep(300);
+      await queue.enqueue(new PyTask('S:run'));
+      await eventually(() => ran === 1);
+    });
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+});
