@@ -1,1 +1,32 @@
-export * from "./core/index.js";
+// The public API of nestjs-delayed. The engine alone (no Nest) is at 'nestjs-delayed/core'.
+export { DelayedModule } from './delayed.module.js';
+export type { DelayedModuleExtras } from './delayed.module-definition.js';
+export { DELAYED_ASYNC_OPTIONS_TYPE, DELAYED_OPTIONS_TYPE } from './delayed.module-definition.js';
+export type {
+  DelayedDeadLetterOptions,
+  DelayedModuleOptions,
+  DelayedSweeperOptions,
+  DelayedWorkerOptions,
+} from './delayed.options.js';
+export { Task, type TaskOptions } from './task.decorator.js';
+export { getTaskMetadata, type TaskMetadata } from './task-metadata.accessor.js';
+export { DelayedQueue, type MethodArgs, type MethodName } from './delayed-queue.js';
+export { InjectQueue } from './inject-queue.decorator.js';
+export { DELAYED_CONNECTION, DELAYED_MODULE_OPTIONS, getQueueToken } from './delayed.constants.js';
+export { DelayedHost, type DelayedConnection } from './delayed.host.js';
+export {
+  type DeadLetter,
+  type DeadLetterReason,
+  DeadLetters,
+  DelayedError,
+  DuplicateHandlerError,
+  GoTask,
+  InvalidOptionsError,
+  NodeTask,
+  PyTask,
+  RETRY_FOREVER,
+  Sweeper,
+  TaskDecodeError,
+  UnknownHandlerError,
+  Worker,
+} from './core/index.js';

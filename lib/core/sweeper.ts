@@ -16,14 +16,14 @@ export interface SweeperOptions {
  * of a queue is one atomic script, so any number of sweepers (of any language) may run.
  */
 export class Sweeper {
-  private readonly queues: readonly Queue[];
+  private readonly queues: Queue[];
   private readonly interval: number;
   private readonly logger: DelayedLogger;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
 
   constructor(options: SweeperOptions) {
-    this.queues = options.queues;
+    this.queues = [...options.queues];
     this.interval = options.interval ?? DEFAULT_SWEEP_INTERVAL;
     this.logger = options.logger ?? consoleLogger;
     if (typeof this.interval !== 'number' || !Number.isFinite(this.interval) || this.interval <= 0) {
@@ -31,6 +31,16 @@ export class Sweeper {
         `Invalid sweeper options: interval must be a positive number of milliseconds, got ${String(this.interval)}`,
       );
     }
+  }
+
+  /** Adds a queue to sweep (a queue already swept, by name, is ignored). */
+  add(queue: Queue): void {
+    if (!this.queues.some((known) => known.name === queue.name)) this.queues.push(queue);
+  }
+
+  /** The names of the queues swept. */
+  get queueNames(): string[] {
+    return this.queues.map((queue) => queue.name);
   }
 
   get isRunning(): boolean {

@@ -57,7 +57,7 @@ func newCommon(name string) *common {
 	c.fs.StringVar(&c.queue, "queue", "", "queue name (required)")
 	c.fs.DurationVar(&c.dequeueTimeout, "dequeue-timeout", time.Second, "BLPOP timeout (go-delayed default 1s; must be > 1ms)")
 	c.fs.DurationVar(&c.keepAliveTimeout, "keep-alive-timeout", 60*time.Second,
-		"worker id key TTL (go-delayed default 60s); only 1s, 2s, 4s, 5s, 8s, 9s, 10s, 20s... survive go-delayed's float32 conversion, see newQueue")
+		"worker id key TTL (go-delayed default 60s); e.g. 2s, 5s, 10s survive go-delayed's float32 conversion, 3s and 60s do not (see newQueue)")
 	return c
 }
 
@@ -77,7 +77,8 @@ func (c *common) parse(args []string) {
 // newQueue passes DequeueTimeout/KeepAliveTimeout only when the flag was given:
 // go-delayed turns a duration into float32 seconds (ms * 0.001) and sends it to BLPOP/SETEX
 // as text, and e.g. KeepAliveTimeout(60s) becomes "60.000004", which SETEX rejects, while
-// the built-in default is exactly "60". Whole seconds that survive: 1, 2, 4, 5, 8, 9, 10, 20.
+// the built-in default is exactly "60". Of the whole seconds tried, 1, 2, 4, 5, 8, 9, 10 and 20
+// survive; 3, 6, 7, 15, 30, 45, 60, 90 and 120 do not.
 func (c *common) newQueue() *delayed.Queue {
 	var options []delayed.QueueOption
 	c.fs.Visit(func(f *flag.Flag) {

@@ -1,0 +1,85 @@
+import type { Type } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { DeadLetters } from './core/dead-letters.js';
+import { Queue, type QueueOptions } from './core/queue.js';
+import { NodeTask, type Task } from './core/task.js';
+import { getTaskMetadata } from './task-metadata.accessor.js';
+
+/** The names of `T`'s methods. */
+export type MethodName<T> = {
+  [K in keyof T]-?: T[K] extends (...args: any[]) => unknown ? K : never;
+}[keyof T] &
+  string;
+
+/** The parameters of `T[K]`, which `delay()` checks the arguments against. */
+export type MethodArgs<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown ? A : never;
+
+/**
+ * Enqueues tasks. Inject it for the module's queue, or `@InjectQueue('name')` for another.
+ *
+ * ```ts
+ * constructor(private readonly queue: DelayedQueue) {}
+ * await this.queue.delay(Mailer, 'send', 'ada@example.com');   // checked against Mailer.send
+ * await this.queue.enqueue(new PyTask('billing.tasks:charge', [42]));
+ * ```
+ */
+export class DelayedQueue {
+  private readonly routes = new Map<string, Queue>();
+
+  constructor(readonly queue: Queue) {
+    this.routes.set(queue.name, queue);
+  }
+
+  /** The queue's name. */
+  get name(): string {
+    return this.queue.name;
+  }
+
+  /** The queue's dead letters: `count()`, `list()`, `requeue()`, `remove()`, `purge()`. */
+  get deadLetters(): DeadLetters {
+    return this.queue.deadLetters;
+  }
+
+  /**
+   * Enqueues a call of a `@Task()` method. The class need not be a provider here: its
+   * `@Task()` metadata gives the task's name, queue and retry. A handler declared with
+   * `@Task({ queue })` is sent to that queue, others to this one.
+   */
+  async delay<T, K extends MethodName<T>>(type: Type<T>, method: K, ...args: MethodArgs<T, K>): Promise<void> {
+    const metadata = getTaskMetadata(type, method);
+    if (metadata === undefined) {
+      throw new TypeError(`${type.name}.${method} is not a task: decorate it with @Task()`);
+    }
+    const queue = this.route(metadata.queue);
+    await queue.enqueue(new NodeTask(metadata.name, args, {}, metadata.retry));
+  }
+
+  /** Enqueues a task: a `NodeTask` for a Node handler, a `PyTask` or `GoTask` for a Python or Go worker. */
+  enqueue(task: Task): Promise<void> {
+    return this.queue.enqueue(task);
+  }
+
+  /** Enqueues many tasks in one round trip. */
+  enqueueMany(tasks: readonly Task[]): Promise<void> {
+    return this.queue.enqueueMany(tasks);
+  }
+
+  /** Tasks waiting in the queue. */
+  len(): Promise<number> {
+    return this.queue.len();
+  }
+
+  private route(name: string | undefined): Queue {
+    if (name === undefined) return this.queue;
+    let queue = this.routes.get(name);
+    if (!queue) {
+      queue = new Queue(this.queue.redis, name, this.queue.options);
+      this.routes.set(name, queue);
+    }
+    return queue;
+  }
+}
+
+export function createDelayedQueue(redis: Redis, name: string, options: QueueOptions): DelayedQueue {
+  return new DelayedQueue(new Queue(redis, name, options));
+}

@@ -1,0 +1,15 @@
+/** Metadata key under which `@Task()` stores a method's task options. */
+export const TASK_METADATA = 'nestjs-delayed:task';
+/** Token of the options given to forRoot / made by forRootAsync, as given. */
+export const DELAYED_MODULE_OPTIONS = Symbol('nestjs-delayed:module-options');
+/** Token of the Redis connection the module uses (yours, or one it opened and owns). */
+export const DELAYED_CONNECTION = Symbol('nestjs-delayed:connection');
+/** Token of the task handler registry the explorer fills. */
+export const DELAYED_HANDLERS = Symbol('nestjs-delayed:handlers');
+/** Token of the resolved module options (defaults applied, validated). */
+export const DELAYED_RESOLVED_OPTIONS = Symbol('nestjs-delayed:resolved-options');
+
+/** The injection token of the queue named `name` (see `@InjectQueue`). */
+export function getQueueToken(name: string): string {
+  return `nestjs-delayed:queue:${name}`;
+}

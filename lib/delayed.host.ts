@@ -1,0 +1,102 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { closeConnection } from './core/connection.js';
+import type { HandlerRegistry } from './core/handler-registry.js';
+import { errorMessage } from './core/logger.js';
+import { Queue } from './core/queue.js';
+import { Sweeper } from './core/sweeper.js';
+import { Worker } from './core/worker.js';
+import { DELAYED_CONNECTION, DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
+import type { ResolvedDelayedOptions } from './delayed.options.js';
+
+export interface DelayedConnection {
+  readonly redis: Redis;
+  /** Whether the module opened it (and so closes it). A client you passed in is never closed. */
+  readonly owned: boolean;
+}
+
+/**
+ * Runs the worker and the sweeper along the app's lifecycle: both start once every module
+ * is initialised; on shutdown the worker stops fetching and drains first (enqueueing still
+ * works meanwhile), then everything goes offline and the module's own connection closes.
+ */
+@Injectable()
+export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('DelayedModule');
+  private worker: Worker | undefined;
+
+  constructor(
+    @Inject(DELAYED_RESOLVED_OPTIONS) private readonly options: ResolvedDelayedOptions,
+    @Inject(DELAYED_CONNECTION) private readonly connection: DelayedConnection,
+    @Inject(DELAYED_HANDLERS) private readonly handlers: HandlerRegistry,
+    @Inject(Sweeper) private readonly sweeper: Sweeper | null,
+  ) {}
+
+  /** The running worker, if this app consumes. */
+  get activeWorker(): Worker | undefined {
+    return this.worker;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.sweeper) {
+      for (const name of this.handlers.queueNames()) this.sweeper.add(new Queue(this.connection.redis, name));
+      this.sweeper.start();
+    }
+    const queues = this.workerQueues();
+    if (queues.length === 0) return;
+    const { worker: options, deadLetter } = this.options;
+    if (options === false) return;
+    this.worker = new Worker({
+      queues: queues.map((name) => new Queue(this.connection.redis, name, { deadLetter })),
+      handlers: this.handlers,
+      concurrency: options.concurrency,
+      keepAliveInterval: options.keepAliveInterval,
+      keepAliveTimeout: options.keepAliveTimeout,
+      dequeueTimeout: options.dequeueTimeout,
+      shutdownTimeout: options.shutdownTimeout,
+      logger: this.logger,
+    });
+    await this.worker.start();
+    this.logger.log(
+      `Worker serving ${queues.map((name) => `"${name}"`).join(', ')} with ${options.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    try {
+      await Promise.all([this.worker?.close(), this.sweeper?.stop()]);
+    } catch (error) {
+      this.logger.warn(`Shutdown was not clean: ${errorMessage(error)}`);
+    }
+    if (this.connection.owned) await closeConnection(this.connection.redis);
+  }
+
+  /** The queues this app's worker serves: given ones, else those its handlers serve. */
+  private workerQueues(): string[] {
+    if (this.options.worker === false || this.handlers.size === 0) return [];
+    const served = this.handlers.queueNames();
+    const queues =
+      this.options.worker.queues ??
+      [this.options.queue, ...served.filter((name) => name !== this.options.queue)].filter((name) =>
+        served.includes(name),
+      );
+    if (!queues.some((name) => served.includes(name))) {
+      this.logger.warn(
+        `No @Task() handler serves the worker's queues (${queues.join(', ')}); the worker is not started`,
+      );
+      return [];
+    }
+    return queues;
+  }
+}

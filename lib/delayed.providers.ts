@@ -1,0 +1,82 @@
+import type { Provider } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { openConnection } from './core/connection.js';
+import { HandlerRegistry } from './core/handler-registry.js';
+import { Queue } from './core/queue.js';
+import { Sweeper } from './core/sweeper.js';
+import {
+  DELAYED_CONNECTION,
+  DELAYED_HANDLERS,
+  DELAYED_RESOLVED_OPTIONS,
+  getQueueToken,
+} from './delayed.constants.js';
+import { DelayedQueue, createDelayedQueue } from './delayed-queue.js';
+import type { DelayedConnection } from './delayed.host.js';
+import { type DelayedModuleOptions, resolveOptions, type ResolvedDelayedOptions } from './delayed.options.js';
+
+/** Token of the `queues` extra given beside the options. */
+export const DELAYED_EXTRA_QUEUES = Symbol('nestjs-delayed:extra-queues');
+
+/** The providers every DelayedModule has; `queues` adds one queue provider per name. */
+export function delayedProviders(optionsToken: string | symbol, queues: readonly string[]): Provider[] {
+  return [
+    { provide: DELAYED_EXTRA_QUEUES, useValue: [...queues] },
+    {
+      provide: DELAYED_RESOLVED_OPTIONS,
+      useFactory: (options: DelayedModuleOptions, extra: string[]) => resolveOptions(options, extra),
+      inject: [optionsToken, DELAYED_EXTRA_QUEUES],
+    },
+    {
+      provide: DELAYED_CONNECTION,
+      useFactory: (options: ResolvedDelayedOptions): DelayedConnection => {
+        const { redis, owned } = openConnection(options.connection);
+        if (owned) {
+          // ioredis reconnects by itself; log the cause once per change instead of every attempt.
+          const logger = new Logger('DelayedModule');
+          let last = '';
+          redis.on('error', (error: Error) => {
+            if (error.message !== last) logger.warn(`Redis: ${error.message}`);
+            last = error.message;
+          });
+          redis.on('ready', () => (last = ''));
+        }
+        return { redis, owned };
+      },
+      inject: [DELAYED_RESOLVED_OPTIONS],
+    },
+    { provide: DELAYED_HANDLERS, useFactory: () => new HandlerRegistry() },
+    {
+      provide: DelayedQueue,
+      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
+        createDelayedQueue(connection.redis, options.queue, { deadLetter: options.deadLetter }),
+      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
+    },
+    ...queues.map(
+      (name): Provider => ({
+        provide: getQueueToken(name),
+        useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
+          createDelayedQueue(connection.redis, name, { deadLetter: options.deadLetter }),
+        inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
+      }),
+    ),
+    {
+      provide: Sweeper,
+      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection): Sweeper | null => {
+        if (options.sweeper === false) return null;
+        // Queues served by @Task() handlers are added by the host once they are discovered.
+        const names = new Set([options.queue, ...options.queues, ...(options.worker ? options.worker.queues ?? [] : [])]);
+        return new Sweeper({
+          queues: [...names].map((name) => new Queue(connection.redis, name)),
+          interval: options.sweeper.interval,
+          logger: new Logger('DelayedSweeper'),
+        });
+      },
+      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
+    },
+  ];
+}
+
+/** Tokens other modules may inject. */
+export function delayedExports(queues: readonly string[]): (string | symbol | Function)[] {
+  return [DelayedQueue, Sweeper, DELAYED_CONNECTION, ...queues.map(getQueueToken)];
+}

@@ -1,0 +1,34 @@
+import { SetMetadata } from '@nestjs/common';
+import { TASK_METADATA } from './delayed.constants.js';
+
+export interface TaskOptions {
+  /** The task's name on the wire. Default `'ClassName:methodName'`. */
+  name?: string;
+  /** The queue `DelayedQueue.delay()` sends it to and the worker serves. Default: the module's queue. */
+  queue?: string;
+  /** Times a failing run is retried (-1: for ever). Default 0. */
+  retry?: number;
+}
+
+/**
+ * Marks a provider method as a task handler.
+ *
+ * ```ts
+ * @Task() send(to: string) {}                          // name 'Mailer:send'
+ * @Task('mail.send') send(to: string) {}               // a name of your own
+ * @Task({ queue: 'emails', retry: 3 }) send(to: string) {}
+ * ```
+ */
+export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator {
+  const options = typeof nameOrOptions === 'string' ? { name: nameOrOptions } : nameOrOptions;
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
+    throw new TypeError(`@Task(): name must be a non-empty string, got ${JSON.stringify(options.name)}`);
+  }
+  if (options.retry !== undefined && (!Number.isInteger(options.retry) || options.retry < -1)) {
+    throw new TypeError(`@Task(): retry must be an integer >= -1, got ${String(options.retry)}`);
+  }
+  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.length === 0)) {
+    throw new TypeError(`@Task(): queue must be a non-empty string, got ${JSON.stringify(options.queue)}`);
+  }
+  return SetMetadata(TASK_METADATA, { ...options });
+}

@@ -1,0 +1,373 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import {
+  DelayedHost,
+  DelayedModule,
+  type DelayedModuleOptions,
+  DelayedQueue,
+  InjectQueue,
+  NodeTask,
+  Sweeper,
+  Task,
+} from '../../lib/index.js';
+import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+
+let server: TestRedis;
+let redis: Redis;
+before(async () => {
+  server = await startRedis();
+  redis = server.client();
+});
+after(() => server.stop());
+
+const calls: { name: string; args: unknown[] }[] = [];
+
+@Injectable()
+class Mailer {
+  @Task()
+  send(to: string, subject: string) {
+    calls.push({ name: 'send', args: [to, subject] });
+  }
+
+  @Task({ name: 'mail.digest', retry: 2 })
+  async digest(count: number, options?: { kwarg?: string }) {
+    await sleep(1);
+    calls.push({ name: 'digest', args: options === undefined ? [count] : [count, options] });
+  }
+
+  notATask() {}
+}
+
+/** A provider with handlers that also injects the queue and enqueues follow-up work. */
+@Injectable()
+class Pipeline {
+  constructor(private readonly queue: DelayedQueue) {}
+
+  @Task()
+  async first(n: number) {
+    calls.push({ name: 'first', args: [n] });
+    await this.queue.delay(Pipeline, 'second', n + 1);
+  }
+
+  @Task()
+  second(n: number) {
+    calls.push({ name: 'second', args: [n] });
+  }
+}
+
+function fastWorker(): DelayedModuleOptions['worker'] {
+  return { dequeueTimeout: 100, shutdownTimeout: 2_000 };
+}
+
+async function app(imports: unknown[], providers: unknown[] = []) {
+  const moduleRef = await Test.createTestingModule({
+    imports: imports as never[],
+    providers: providers as never[],
+  }).compile();
+  const application = moduleRef.createNestApplication({ logger: false });
+  try {
+    await application.init();
+  } catch (error) {
+    await application.close();
+    throw error;
+  }
+  return application;
+}
+
+describe('DelayedModule.forRoot', () => {
+  it('discovers @Task() handlers on providers and runs delayed calls', async () => {
+    calls.length = 0;
+    const queue = uniqueName();
+    const application = await app(
+      [DelayedModule.forRoot({ connection: server.url, queue, worker: fastWorker() })],
+      [Mailer, Pipeline],
+    );
+    try {
+      const delayed = application.get(DelayedQueue);
+      assert.equal(delayed.name, queue);
+      await delayed.delay(Mailer, 'send', 'ada@example.com', 'hi');
+      await delayed.delay(Mailer, 'digest', 3);
+      await delayed.enqueue(new NodeTask('mail.digest', [4], { kwarg: 'x' }));
+      await delayed.delay(Pipeline, 'first', 1);
+      await eventually(() => calls.length === 5, 5_000, 'five calls');
+      assert.deepEqual(
+        [...calls].sort((a, b) => a.name.localeCompare(b.name) || JSON.stringify(a.args).localeCompare(JSON.stringify(b.args))),
+        [
+          { name: 'digest', args: [3] },
+          { name: 'digest', args: [4, { kwarg: 'x' }] },
+          { name: 'first', args: [1] },
+          { name: 'second', args: [2] },
+          { name: 'send', args: ['ada@example.com', 'hi'] },
+        ],
+      );
+      const host = application.get(DelayedHost);
+      assert.ok(host.activeWorker, 'a worker runs where handlers serve the queue');
+    } finally {
+      await application.close();
+    }
+    await eventually(async () => (await leftoverKeys(redis, queue)).length === 0, 2_000, 'clean queue');
+  });
+
+  it('writes the task name and retry from @Task() metadata', async () => {
+    const queue = uniqueName();
+    const application = await app([DelayedModule.forRoot({ connection: server.url, queue, worker: false })]);
+    try {
+      await application.get(DelayedQueue).delay(Mailer, 'digest', 7);
+      const [bytes] = await redis.lrangeBuffer(queue, 0, -1);
+      // ["mail.digest", [7], {}, 2]
+      assert.equal(bytes!.toString('hex'), '94ab6d61696c2e646967657374910780' + '02');
+    } finally {
+      await application.close();
+    }
+    await redis.del(queue, `${queue}_noti`);
+  });
+
+  it('lets a producer-only app delay tasks of classes it does not provide, without consuming', async () => {
+    const queue = uniqueName();
+    const application = await app([DelayedModule.forRoot({ connection: server.url, queue })]);
+    try {
+      await application.get(DelayedQueue).delay(Mailer, 'send', 'x@y.z', 'subject');
+      await sleep(200);
+      assert.equal(await redis.llen(queue), 1, 'nothing consumed the task');
+      assert.equal(application.get(DelayedHost).activeWorker, undefined);
+      await assert.rejects(
+        application.get(DelayedQueue).delay(Mailer, 'notATask'),
+        /Mailer\.notATask is not a task: decorate it with @Task\(\)/,
+      );
+    } finally {
+      await application.close();
+    }
+    await redis.del(queue, `${queue}_noti`);
+  });
+
+  it('does not consume when worker is false, even with handlers', async () => {
+    const queue = uniqueName();
+    const application = await app([DelayedModule.forRoot({ connection: server.url, queue, worker: false })], [Mailer]);
+    try {
+      await application.get(DelayedQueue).delay(Mailer, 'send', 'a', 'b');
+      await sleep(200);
+      assert.equal(await redis.llen(queue), 1);
+    } finally {
+      await application.close();
+    }
+    await redis.del(queue, `${queue}_noti`);
+  });
+
+  it('provides named queues and routes @Task({ queue }) handlers to them', async () => {
+    const main = uniqueName('main');
+    const emails = uniqueName('emails');
+    const seen: string[] = [];
+
+    @Injectable()
+    class EmailHandlers {
+      @Task({ queue: emails })
+      welcome(user: string) {
+        seen.push(`welcome ${user}`);
+      }
+    }
+
+    @Injectable()
+    class Signup {
+      constructor(@InjectQueue(emails) readonly emailQueue: DelayedQueue, @InjectQueue() readonly mainQueue: DelayedQueue) {}
+    }
+
+    const application = await app(
+      [DelayedModule.forRoot({ connection: server.url, queue: main, worker: fastWorker(), queues: [emails] })],
+      [EmailHandlers, Signup],
+    );
+    try {
+      const signup = application.get(Signup);
+      assert.equal(signup.emailQueue.name, emails);
+      assert.equal(signup.mainQueue.name, main);
+      // delay() on the main queue follows the handler's declared queue.
+      await signup.mainQueue.delay(EmailHandlers, 'welcome', 'ada');
+      await eventually(() => seen.length === 1);
+      assert.deepEqual(seen, ['welcome ada']);
+      assert.deepEqual(application.get(Sweeper).queueNames.sort(), [emails, main].sort());
+    } finally {
+      await application.close();
+    }
+  });
+
+  it('fails at startup when two handlers claim one name, naming both', async () => {
+    @Injectable()
+    class A {
+      @Task('same.name') run() {}
+    }
+    @Injectable()
+    class B {
+      @Task('same.name') go() {}
+    }
+    await assert.rejects(
+      app([DelayedModule.forRoot({ connection: server.url, queue: uniqueName(), worker: false })], [A, B]),
+      /Task name "same\.name" is claimed by both A\.run and B\.go/,
+    );
+  });
+
+  it('rejects wrong options with a readable list', async () => {
+    await assert.rejects(
+      app([
+        DelayedModule.forRoot({
+          connection: server.url,
+          worker: { concurrency: 0, keepAliveInterval: 5_000, keepAliveTimeout: 1_000, concurency: 3 } as never,
+          deadLetter: { maxLength: -1 },
+        }),
+      ]),
+      (error: Error) => {
+        assert.match(error.message, /worker\.concurrency must be a positive integer, got 0/);
+        assert.match(error.message, /unknown option worker\.concurency/);
+        assert.match(error.message, /keepAliveInterval \(5000\) must be shorter than worker\.keepAliveTimeout/);
+        assert.match(error.message, /deadLetter\.maxLength must be a positive integer/);
+        return true;
+      },
+    );
+  });
+
+  it('never closes a client you passed in', async () => {
+    const client = new Redis(server.url);
+    const application = await app([DelayedModule.forRoot({ connection: client, queue: uniqueName(), worker: fastWorker() })], [Mailer]);
+    await application.close();
+    assert.equal(await client.ping(), 'PONG');
+    client.disconnect();
+  });
+});
+
+describe('DelayedModule.forRootAsync', () => {
+  @Injectable()
+  class Config {
+    readonly url = () => server.url;
+  }
+  @Module({ providers: [Config], exports: [Config] })
+  class ConfigModule {}
+
+  @Injectable()
+  class OptionsFactory {
+    constructor(private readonly config: Config) {}
+    createDelayedOptions(): DelayedModuleOptions {
+      return { connection: this.config.url(), queue: asyncQueue, worker: fastWorker() };
+    }
+  }
+  @Module({ imports: [ConfigModule], providers: [OptionsFactory], exports: [OptionsFactory] })
+  class OptionsModule {}
+
+  let asyncQueue = '';
+
+  const forms = {
+    useFactory: () =>
+      DelayedModule.forRootAsync({
+        imports: [ConfigModule],
+        inject: [Config],
+        useFactory: (config: Config) => ({ connection: config.url(), queue: asyncQueue, worker: fastWorker() }),
+      }),
+    useClass: () => DelayedModule.forRootAsync({ imports: [ConfigModule], useClass: OptionsFactory }),
+    useExisting: () => DelayedModule.forRootAsync({ imports: [OptionsModule], useExisting: OptionsFactory }),
+  };
+
+  for (const [form, make] of Object.entries(forms)) {
+    it(`works with ${form}`, async () => {
+      calls.length = 0;
+      asyncQueue = uniqueName(form);
+      const application = await app([make()], [Mailer]);
+      try {
+        const delayed = application.get(DelayedQueue);
+        assert.equal(delayed.name, asyncQueue);
+        await delayed.delay(Mailer, 'send', form, 'async');
+        await eventually(() => calls.length === 1);
+        assert.deepEqual(calls[0], { name: 'send', args: [form, 'async'] });
+      } finally {
+        await application.close();
+      }
+    });
+  }
+
+  it('provides extra queues given beside the factory', async () => {
+    const extra = uniqueName('extra');
+    @Injectable()
+    class UsesExtra {
+      constructor(@InjectQueue(extra) readonly queue: DelayedQueue) {}
+    }
+    const application = await app(
+      [DelayedModule.forRootAsync({ useFactory: () => ({ connection: server.url, worker: false }), queues: [extra] })],
+      [UsesExtra],
+    );
+    try {
+      assert.equal(application.get(UsesExtra).queue.name, extra);
+    } finally {
+      await application.close();
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('drains running tasks, and enqueueing still works during the drain', async () => {
+    const queue = uniqueName();
+    const events: string[] = [];
+
+    @Injectable()
+    class Drainer {
+      constructor(private readonly delayed: DelayedQueue) {}
+
+      @Task()
+      async long(n: number) {
+        events.push(`start ${n}`);
+        await sleep(400);
+        await this.delayed.delay(Drainer, 'followUp', n);
+        events.push(`end ${n}`);
+      }
+
+      @Task()
+      followUp(n: number) {
+        events.push(`follow-up ${n}`);
+      }
+    }
+
+    const application = await app(
+      [DelayedModule.forRoot({ connection: server.url, queue, worker: { concurrency: 2, dequeueTimeout: 100, shutdownTimeout: 5_000 } })],
+      [Drainer],
+    );
+    const delayed = application.get(DelayedQueue);
+    await delayed.delay(Drainer, 'long', 1);
+    await eventually(() => events.includes('start 1'));
+    await application.close();
+    assert.deepEqual(events, ['start 1', 'end 1']);
+    assert.equal(await redis.llen(queue), 1, 'the follow-up was enqueued during the drain');
+    assert.equal(await redis.hlen(`${queue}_processing`), 0, 'the drained task was released');
+    await redis.del(queue, `${queue}_noti`);
+  });
+
+  it('returns in bounded time when Redis is unreachable', async () => {
+    const port = 1 + (await import('../helpers/redis-server.js').then((m) => m.freePort()));
+    const application = await app(
+      [
+        DelayedModule.forRoot({
+          connection: { host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1 },
+          worker: false,
+          sweeper: { interval: 50 },
+        }),
+      ],
+    );
+    await sleep(100);
+    const started = Date.now();
+    await application.close();
+    assert.ok(Date.now() - started < 3_000, `close took ${Date.now() - started} ms`);
+  });
+
+  it('returns in bounded time when Redis goes away under a running worker', async () => {
+    const { startRedis: start } = await import('../helpers/redis-server.js');
+    const own = await start();
+    const application = await app(
+      [DelayedModule.forRoot({ connection: own.url, queue: uniqueName(), worker: { dequeueTimeout: 100, shutdownTimeout: 1_000 } })],
+      [Mailer],
+    );
+    await own.stop();
+    await sleep(200);
+    const started = Date.now();
+    await application.close();
+    assert.ok(Date.now() - started < 6_000, `close took ${Date.now() - started} ms`);
+  });
+});
