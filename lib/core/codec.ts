@@ -8,7 +8,7 @@ import { type DecodedPyTask, type DecodedTask, GoTask, PyTask, type Task } from 
  * A PyTask drops its trailing empty elements the way Python `delayed` does: a zero retry,
  * then empty kwargs, then empty args; `["m:f"]` is a whole task. A GoTask is
  * `[func_path, payload]` where the payload is the MessagePack of the arguments (one argument
- * as itself, several as an array), carried as a binary string.
+ * as itself, several as an array, none as nil), carried as a binary string.
  */
 export function encodeTask(task: Task): Buffer {
   if (task instanceof PyTask) return encodeMsgpack(pyTaskArray(task));
@@ -31,7 +31,9 @@ function pyTaskArray(task: PyTask): unknown[] {
 }
 
 function goTaskArray(task: GoTask): unknown[] {
-  const payload = task.args.length === 1 ? task.args[0] : task.args;
+  // No arguments: a nil payload, as go-delayed's NewGoTask writes it (Python's GoTask writes a
+  // bare string there, which the Go worker cannot read).
+  const payload = task.args.length === 0 ? null : task.args.length === 1 ? task.args[0] : task.args;
   return [task.funcPath, encodeMsgpack(payload)];
 }
 

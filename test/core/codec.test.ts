@@ -52,6 +52,10 @@ describe('GoTask bytes', () => {
     assert.equal(hex(encodeTask(new GoTask('main.f', [1]))), '92a66d61696e2e66c40101');
   });
 
+  it('carries no arguments as a nil payload, as go-delayed writes it', () => {
+    assert.equal(hex(encodeTask(new GoTask('main.f'))), '92a66d61696e2e66c401c0');
+  });
+
   it('carries several arguments as an array, structs as arrays of fields', () => {
     assert.equal(hex(encodeTask(new GoTask('main.f', [1, 'a']))), '92a66d61696e2e66c404' + '9201a161');
     assert.equal(
