@@ -1,13 +1,20 @@
 // Runs the compiled test files with node's test runner and ends with one line of totals,
-// "N passed, N failed". `node scripts/run-tests.mjs` runs everything but the interop suite;
-// `node scripts/run-tests.mjs interop` runs only the interop suite.
+// "N passed, N failed".
+//   node scripts/run-tests.mjs              everything but the interop suites
+//   node scripts/run-tests.mjs interop      the interop suite against the Python peer
+//   node scripts/run-tests.mjs interop-go   the interop suite against the Go peer
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const testRoot = join(root, '.build', 'test');
-const onlyInterop = process.argv[2] === 'interop';
+const suite = process.argv[2] ?? 'main';
+const interopFile = { interop: 'python.test.js', 'interop-go': 'go.test.js' }[suite];
+if (suite !== 'main' && !interopFile) {
+  console.error(`Unknown suite ${suite}: use interop or interop-go`);
+  process.exit(2);
+}
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -18,15 +25,15 @@ function find(dir) {
 }
 
 const files = find(testRoot).filter((file) => {
-  const interop = relative(testRoot, file).startsWith('interop');
-  return onlyInterop ? interop : !interop;
+  const path = relative(testRoot, file);
+  return interopFile ? path === `interop/${interopFile}` : !path.startsWith('interop');
 }).sort();
 if (files.length === 0) {
   console.error('No test files found; did the build run?');
   process.exit(1);
 }
 
-const tap = join(root, '.build', onlyInterop ? 'interop.tap' : 'tests.tap');
+const tap = join(root, '.build', `${suite === 'main' ? 'tests' : suite}.tap`);
 const result = spawnSync(
   process.execPath,
   [

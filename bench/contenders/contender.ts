@@ -1,0 +1,59 @@
+/**
+ * What the scenarios need from a queue library, so that every scenario is written once and
+ * runs the same way against nestjs-delayed and BullMQ. Every task carries the same payload,
+ * the handler name `Bench:noop` and one argument: its index.
+ */
+export type ContenderId = 'ours' | 'bullmq';
+
+export const CONTENDER_LABELS: Record<ContenderId, string> = {
+  ours: 'nestjs-delayed',
+  bullmq: 'BullMQ',
+};
+
+export const TASK_NAME = 'Bench:noop';
+export const QUEUE_NAME = 'bench-q';
+
+export interface WorkerHooks {
+  readonly concurrency: number;
+  /** Called when the handler starts, with the task's index. */
+  readonly onStart?: (index: number) => void;
+  /** Called when the library reports the task completed. */
+  readonly onCompleted?: () => void;
+}
+
+/** A worker whose connections are set up but which does not fetch yet. */
+export interface BenchWorker {
+  /** Starts fetching; resolves once it does. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Contender {
+  readonly id: ContenderId;
+  /** Connects the producer side. Never timed. */
+  open(): Promise<void>;
+  /** Adds task `index`, one round trip awaited by the caller. */
+  add(index: number): Promise<void>;
+  /** Adds tasks `from .. from + count - 1` with the library's bulk call. */
+  addBulk(from: number, count: number): Promise<void>;
+  /** Tasks waiting to be taken. */
+  backlog(): Promise<number>;
+  /**
+   * Builds a worker with its own connections and waits until they are up. What stays
+   * untimed is only the connecting; the library's own start-up work is timed.
+   */
+  worker(hooks: WorkerHooks): Promise<BenchWorker>;
+  /**
+   * One look at Redis: true once it shows all `count` tasks finished (nothing waiting or
+   * held). Both sides pay this round trip at the end of a timed drain.
+   */
+  finished(count: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The silent logger our worker gets: no logging on the clock. */
+export const silentLogger = {
+  log(): void {},
+  warn(): void {},
+  error(): void {},
+};

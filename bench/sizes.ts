@@ -1,0 +1,45 @@
+/**
+ * How many tasks each scenario moves, derived from the base count `n` so that one flag
+ * scales the whole bench. Fast scenarios move more tasks, so that no timed window is only a
+ * few milliseconds long (where timer and GC noise would dominate).
+ */
+export interface Sizes {
+  readonly sequentialAdd: number;
+  readonly concurrentAdd: number;
+  /** Tasks in flight in the concurrent-add scenario. */
+  readonly inFlight: number;
+  readonly bulkAdd: number;
+  readonly bulkBatches: readonly number[];
+  readonly drainC1: number;
+  readonly drainC100: number;
+  /** Enqueue->start samples per run and worker concurrency. */
+  readonly latencySamples: number;
+  /** Pause after each latency sample, so the next one finds the worker idle again (ms). */
+  readonly latencyGapMs: number;
+  readonly memory: number;
+  readonly peerDrain: number;
+  /** redis-benchmark -n */
+  readonly ceilingRequests: number;
+}
+
+export function sizesFor(n: number, smoke: boolean): Sizes {
+  return {
+    sequentialAdd: n,
+    concurrentAdd: 4 * n,
+    inFlight: 1_000,
+    bulkAdd: 4 * n,
+    bulkBatches: [50, 1_000],
+    drainC1: n,
+    drainC100: 4 * n,
+    latencySamples: smoke ? 100 : 500,
+    latencyGapMs: 1,
+    memory: n,
+    peerDrain: n,
+    ceilingRequests: smoke ? 20_000 : 200_000,
+  };
+}
+
+/** The discarded warm-up run: every code path once, JIT warm, scripts loaded. */
+export function warmUpSizes(n: number): Sizes {
+  return { ...sizesFor(Math.min(n, 1_000), true), latencySamples: 50 };
+}
