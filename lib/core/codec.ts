@@ -67,7 +67,10 @@ export function decodeTask(bytes: Uint8Array): DecodedTask {
       `A task must be an array of 1 to 5 elements [func_path, args, kwargs, retry, options], got ${describe(value)}`,
     );
   }
-  const [funcPath, args = [], kwargs = {}, retry = 0, options] = value as unknown[];
+  // go-delayed's NewPyTask(path, nil, nil) writes nil args and kwargs: read them as empty.
+  const [funcPath, rawArgs, rawKwargs, retry = 0, options] = value as unknown[];
+  const args = rawArgs ?? [];
+  const kwargs = rawKwargs ?? {};
   if (typeof funcPath !== 'string' || funcPath.length === 0) {
     throw new TaskDecodeError(`A task's first element must be a non-empty string, got ${describe(funcPath)}`);
   }
@@ -81,7 +84,9 @@ export function decodeTask(bytes: Uint8Array): DecodedTask {
     throw new TaskDecodeError(`Task "${funcPath}": args must be an array, got ${describe(args)}`);
   }
   if (!isPlainMap(kwargs)) {
-    throw new TaskDecodeError(`Task "${funcPath}": kwargs must be a map, got ${describe(kwargs)}`);
+    throw new TaskDecodeError(
+      `Task "${funcPath}": kwargs must be a map, got ${describe(kwargs)}${Array.isArray(kwargs) ? ' (a Go struct passed as kwargs travels as an array; pass a map)' : ''}`,
+    );
   }
   if (typeof retry !== 'number' || !Number.isInteger(retry)) {
     throw new TaskDecodeError(`Task "${funcPath}": retry must be an integer, got ${describe(retry)}`);

@@ -119,6 +119,16 @@ describe('decodeTask', () => {
     }
   });
 
+  it('reads the nil args and kwargs go-delayed writes as empty', () => {
+    // NewPyTask("m:f", nil, nil) from go-delayed: 93 a36d3a66 c0 c0
+    const decoded = decodeTask(Buffer.from(`93${MF}c0c0`, 'hex'));
+    assert.deepEqual(decoded, { kind: 'py', funcPath: 'm:f', args: [], kwargs: {}, retry: 0, options: undefined });
+  });
+
+  it('explains a Go struct sent as kwargs', () => {
+    assert.throws(() => decodeTask(encodeMsgpack(['m:f', [1], [1, 'test']])), /a Go struct passed as kwargs travels as an array/);
+  });
+
   it('accepts a fifth element of options', () => {
     const decoded = decodeTask(encodeMsgpack(['m:f', [], {}, 0, { id: 'x' }]));
     assert.deepEqual(decoded.kind === 'py' && decoded.options, { id: 'x' });
