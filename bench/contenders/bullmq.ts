@@ -1,0 +1,82 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Job, Queue, Worker } from 'bullmq';
+import { CONNECT_SETTLE_MS } from './ours.js';
+import { type BenchWorker, type Contender, QUEUE_NAME, TASK_NAME, type WorkerHooks } from './contender.js';
+
+type Payload = [number];
+
+/**
+ * BullMQ with its defaults (completed jobs are kept, events stream on), on the same Redis,
+ * carrying the same payload: job name `Bench:noop`, data `[index]`.
+ */
+export class BullmqContender implements Contender {
+  readonly id = 'bullmq' as const;
+  private queue: Queue<Payload> | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  private connection() {
+    return { host: this.host, port: this.port, maxRetriesPerRequest: null };
+  }
+
+  async open(): Promise<void> {
+    this.queue = new Queue<Payload>(QUEUE_NAME, { connection: this.connection() });
+    this.queue.on('error', () => undefined);
+    await this.queue.waitUntilReady();
+  }
+
+  private get q(): Queue<Payload> {
+    if (!this.queue) throw new Error('open() first');
+    return this.queue;
+  }
+
+  async add(index: number): Promise<void> {
+    await this.q.add(TASK_NAME, [index]);
+  }
+
+  async addBulk(from: number, count: number): Promise<void> {
+    const jobs: { name: string; data: Payload }[] = new Array(count);
+    for (let i = 0; i < count; i++) jobs[i] = { name: TASK_NAME, data: [from + i] };
+    await this.q.addBulk(jobs);
+  }
+
+  backlog(): Promise<number> {
+    return this.q.getWaitingCount();
+  }
+
+  async worker(hooks: WorkerHooks): Promise<BenchWorker> {
+    const onStart = hooks.onStart;
+    const worker = new Worker<Payload>(
+      QUEUE_NAME,
+      onStart ? async (job: Job<Payload>) => onStart(job.data[0]) : async () => undefined,
+      { connection: this.connection(), concurrency: hooks.concurrency, autorun: false },
+    );
+    worker.on('error', () => undefined);
+    if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
+    await worker.waitUntilReady();
+    await sleep(CONNECT_SETTLE_MS);
+    let running: Promise<void> | undefined;
+    return {
+      start: async () => {
+        running = worker.run().catch(() => undefined);
+      },
+      close: async () => {
+        await worker.close();
+        await running;
+      },
+    };
+  }
+
+  async finished(count: number): Promise<boolean> {
+    const counts = await this.q.getJobCounts('completed', 'wait', 'active');
+    return counts.completed === count && counts.wait === 0 && counts.active === 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.queue) await this.queue.close();
+    this.queue = undefined;
+  }
+}

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { HandlerRegistry, NodeTask, Queue, Worker } from '../../lib/core/index.js';
+import {
+  type BenchWorker,
+  type Contender,
+  QUEUE_NAME,
+  silentLogger,
+  TASK_NAME,
+  type WorkerHooks,
+} from './contender.js';
+
+/**
+ * How long a new Worker is given to open its two connections before it is started. The
+ * Worker has no public "connections ready" hook; on loopback connecting takes about a
+ * millisecond, so this only keeps connecting off the clock. BullMQ gets the same pause.
+ */
+export const CONNECT_SETTLE_MS = 100;
+
+/** nestjs-delayed's engine (lib/core), as a user of the package would call it. */
+export class OursContender implements Contender {
+  readonly id = 'ours' as const;
+  private redis: Redis | undefined;
+  private queue: Queue | undefined;
+
+  constructor(private readonly url: string) {}
+
+  async open(): Promise<void> {
+    this.redis = new Redis(this.url, { autoResendUnfulfilledCommands: false });
+    await this.redis.ping();
+    this.queue = new Queue(this.redis, QUEUE_NAME);
+  }
+
+  private get q(): Queue {
+    if (!this.queue) throw new Error('open() first');
+    return this.queue;
+  }
+
+  async add(index: number): Promise<void> {
+    await this.q.enqueue(new NodeTask(TASK_NAME, [index]));
+  }
+
+  async addBulk(from: number, count: number): Promise<void> {
+    const tasks: NodeTask[] = new Array(count);
+    for (let i = 0; i < count; i++) tasks[i] = new NodeTask(TASK_NAME, [from + i]);
+    await this.q.enqueueMany(tasks);
+  }
+
+  backlog(): Promise<number> {
+    return this.q.len();
+  }
+
+  async worker(hooks: WorkerHooks): Promise<BenchWorker> {
+    const handlers = new HandlerRegistry();
+    const onStart = hooks.onStart;
+    handlers.register(TASK_NAME, onStart ? (index: number) => onStart(index) : () => undefined);
+    const worker = new Worker({
+      queues: [this.q],
+      handlers,
+      concurrency: hooks.concurrency,
+      logger: silentLogger,
+    });
+    if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
+    await sleep(CONNECT_SETTLE_MS);
+    return {
+      start: () => worker.start(),
+      close: () => worker.close(),
+    };
+  }
+
+  async finished(): Promise<boolean> {
+    const keys = this.q.keys;
+    return (await this.redis!.exists(keys.tasks, keys.notifications, keys.processing)) === 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+    this.redis = undefined;
+    this.queue = undefined;
+  }
+}
