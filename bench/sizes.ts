@@ -33,7 +33,7 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     drainC100: 4 * n,
     latencySamples: smoke ? 100 : 500,
     latencyGapMs: 1,
-    memory: n,
+    memory: 4 * n,
     peerDrain: n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };

@@ -4,7 +4,7 @@ import type { BenchRedis } from '../redis-server.js';
 import { countdown, fill, type PairScenario, type RunContext, until, within } from './scenario.js';
 
 /** Lets Redis settle (closed clients freed) before INFO memory is read. */
-const SETTLE_MS = 100;
+const SETTLE_MS = 250;
 
 /**
  * Redis memory per task, two ways:

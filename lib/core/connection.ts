@@ -5,21 +5,23 @@ import { DEFAULT_QUIT_TIMEOUT } from './defaults.js';
 export type ConnectionOption = string | RedisOptions | Redis;
 
 /**
- * Options every connection we create gets. A command that was sent but not answered when a
+ * Options of a worker's own connections. A command that was sent but not answered when a
  * connection dropped must not be sent again after the reconnect: a dequeue script run twice
- * would overwrite the first task's processing entry and lose it. The caller sees the error
- * instead and deals with the unknown outcome (see Worker).
+ * would overwrite the first task's processing entry and lose it. The worker sees the error
+ * instead (see ConnectionLoss) and deals with the unknown outcome.
  */
-const SAFE_OPTIONS: RedisOptions = { autoResendUnfulfilledCommands: false };
+const WORKER_OPTIONS: RedisOptions = { autoResendUnfulfilledCommands: false };
 
-/** A new client from a URL or options; a given client is returned as it is. */
+/**
+ * A new client from a URL or options; a given client is returned as it is. Producer
+ * connections keep ioredis' resend-after-reconnect: an enqueue interrupted by a dropped
+ * connection is sent again (at worst a task is enqueued twice) rather than left hanging.
+ */
 export function openConnection(option: ConnectionOption | undefined): { redis: Redis; owned: boolean } {
   if (option instanceof Redis) return { redis: option, owned: false };
-  if (option === undefined) return { redis: new Redis(SAFE_OPTIONS), owned: true };
-  if (typeof option === 'string') return { redis: new Redis(option, SAFE_OPTIONS), owned: true };
-  if (option !== null && typeof option === 'object') {
-    return { redis: new Redis({ ...option, ...SAFE_OPTIONS }), owned: true };
-  }
+  if (option === undefined) return { redis: new Redis(), owned: true };
+  if (typeof option === 'string') return { redis: new Redis(option), owned: true };
+  if (option !== null && typeof option === 'object') return { redis: new Redis({ ...option }), owned: true };
   throw new TypeError(
     `connection must be a Redis URL, ioredis options or an ioredis client, got ${String(option)}`,
   );
@@ -27,7 +29,7 @@ export function openConnection(option: ConnectionOption | undefined): { redis: R
 
 /** A new client to the same server as `base`, for a worker's own use (always owned). */
 export function duplicateConnection(base: Redis, overrides: RedisOptions = {}): Redis {
-  return base.duplicate({ ...overrides, ...SAFE_OPTIONS });
+  return base.duplicate({ ...overrides, ...WORKER_OPTIONS });
 }
 
 /**

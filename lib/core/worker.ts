@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { decodeTask, encodeRetry } from './codec.js';
 import { closeConnection, duplicateConnection } from './connection.js';
+import { ConnectionLoss } from './connection-loss.js';
 import type { NewDeadLetter } from './dead-letters.js';
 import {
   DEFAULT_CONCURRENCY,
@@ -58,6 +60,12 @@ export interface WorkerEvents {
 /** One concurrent execution place. Its id is its worker id in the delayed protocol. */
 interface Slot {
   id: string;
+  /**
+   * idle: free, holds nothing. running: its task runs. releasing: its task finished and the
+   * HDEL that ends it is not confirmed yet; the slot is reused only once it is, so a lost
+   * HDEL can never leave a finished task behind under an id that later gets retired.
+   */
+  state: 'idle' | 'running' | 'releasing';
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped' | 'closed';
@@ -84,6 +92,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private readonly commands: Redis;
   private readonly blocking: Redis;
+  private readonly commandsLoss: ConnectionLoss;
+  private readonly blockingLoss: ConnectionLoss;
   private readonly queueByNotificationKey = new Map<string, Queue>();
   private readonly notificationKeys: string[];
 
@@ -92,6 +102,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly running = new Set<Promise<void>>();
   private readonly pendingReleases = new Map<Queue, Slot[]>();
   private releaseFlushScheduled = false;
+  private readonly releasing = new Set<Promise<void>>();
 
   private state: State = 'new';
   private loop: Promise<void> | undefined;
@@ -121,6 +132,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const base = this.queues[0]!.redis;
     this.commands = duplicateConnection(base);
     this.blocking = duplicateConnection(base, { maxRetriesPerRequest: null });
+    this.commandsLoss = new ConnectionLoss(this.commands);
+    this.blockingLoss = new ConnectionLoss(this.blocking);
     this.blocking.on('ready', () => {
       this.blocking.client('ID').then(
         (id) => (this.blockingClientId = Number(id)),
@@ -137,7 +150,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     this.notificationKeys = this.queues.map((queue) => queue.keys.notifications);
     for (let i = 0; i < this.concurrency; i++) {
-      const slot = { id: newWorkerId() };
+      const slot: Slot = { id: newWorkerId(), state: 'idle' };
       this.slots.push(slot);
       this.freeSlots.push(slot);
     }
@@ -187,6 +200,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       deadline,
     );
     this.flushReleases();
+    await waitUntil(Promise.all(this.releasing), deadline);
     if (!finished) {
       this.logger.warn(
         `Worker stopped with ${this.running.size} task(s) still running after ${this.shutdownTimeout} ms; they stay in processing and a sweeper will requeue them`,
@@ -205,8 +219,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.stop();
     this.state = 'closed';
     clearInterval(this.keepAliveTimer);
-    const busy = new Set(this.slots.filter((slot) => !this.freeSlots.includes(slot)));
-    const idleIds = this.slots.filter((slot) => !busy.has(slot)).map((slot) => slot.id);
+    // Every slot but the running ones holds nothing worth keeping: clear their entries (a
+    // release that never got through included) before the ids go, or a sweeper would re-run
+    // finished tasks.
+    const idleIds = this.slots.filter((slot) => slot.state !== 'running').map((slot) => slot.id);
     const offline = this.commands.multi();
     if (idleIds.length > 0) {
       for (const queue of this.queues) offline.hdel(queue.keys.processing, ...idleIds);
@@ -266,9 +282,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
           }
           drained = taken < free.length;
         } else {
-          const popped = await this.blocking.blpopBuffer(
-            ...this.notificationKeys,
-            this.dequeueTimeout / 1000,
+          const popped = await this.blockingLoss.guard(
+            this.blocking.blpopBuffer(...this.notificationKeys, this.dequeueTimeout / 1000),
           );
           if (popped) {
             const queue = this.queueByNotificationKey.get(popped[0].toString())!;
@@ -291,9 +306,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const slots = free.slice(from);
     let tasks: Buffer[];
     try {
-      tasks = await queue.dequeue(
-        held,
-        slots.map((slot) => slot.id),
+      tasks = await this.commandsLoss.guard(
+        queue.dequeue(
+          held,
+          slots.map((slot) => slot.id),
+        ),
       );
     } catch (error) {
       // The script may have run and recorded tasks under these ids without us hearing of
@@ -314,6 +331,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private startTask(queue: Queue, slot: Slot, bytes: Buffer): void {
+    slot.state = 'running';
     const run = this.runTask(queue, slot, bytes);
     this.running.add(run);
     run.finally(() => this.running.delete(run));
@@ -405,7 +423,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   private async settle(slot: Slot, write: Promise<unknown>): Promise<void> {
     try {
-      await write;
+      await this.commandsLoss.guard(write);
     } catch (error) {
       this.logger.error(`Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`);
       this.retireSlotIds([slot]);
@@ -415,10 +433,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Releases are batched: every slot finished in one turn of the event loop is released by
-   * one HDEL per queue. A slot is reused only after its HDEL was sent on the command
-   * connection, so a later dequeue on that connection can never be overtaken by it.
+   * one HDEL per queue. A slot is reused only after its HDEL is confirmed; a failed HDEL is
+   * sent again (it is idempotent) until it gets through or the worker closes.
    */
   private scheduleRelease(queue: Queue, slot: Slot): void {
+    slot.state = 'releasing';
     const batch = this.pendingReleases.get(queue);
     if (batch) batch.push(slot);
     else this.pendingReleases.set(queue, [slot]);
@@ -430,16 +449,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private flushReleases(): void {
     this.releaseFlushScheduled = false;
-    for (const [queue, slots] of this.pendingReleases) {
-      queue
-        .release(slots.map((slot) => slot.id))
-        .catch((error) => this.logger.warn(`Release failed: ${errorMessage(error)}`));
-      for (const slot of slots) this.freeSlot(slot);
-    }
+    for (const [queue, slots] of this.pendingReleases) this.release(queue, slots);
     this.pendingReleases.clear();
   }
 
+  private release(queue: Queue, slots: Slot[]): void {
+    const ids = slots.map((slot) => slot.id);
+    const done = (async () => {
+      for (;;) {
+        try {
+          await this.commandsLoss.guard(queue.release(ids));
+          break;
+        } catch (error) {
+          if (this.state === 'closed') return;
+          this.logger.warn(`Release failed: ${errorMessage(error)}; trying again`);
+          await sleep(DEFAULT_ERROR_BACKOFF / 10);
+        }
+      }
+      for (const slot of slots) this.freeSlot(slot);
+    })();
+    this.releasing.add(done);
+    done.finally(() => this.releasing.delete(done));
+  }
+
   private freeSlot(slot: Slot): void {
+    slot.state = 'idle';
     this.freeSlots.push(slot);
     this.wake?.();
   }

@@ -1,0 +1,225 @@
+import type { ContenderId } from './contenders/index.js';
+import { formatCount, formatRatio, formatValue, mib } from './format.js';
+import type { MachineInfo } from './machine.js';
+import type { BenchOptions } from './options.js';
+import type { CeilingResult } from './scenarios/ceiling.js';
+import type { PeerResult } from './scenarios/peers.js';
+import type { PairScenario, Target } from './scenarios/scenario.js';
+import type { SoakResult } from './scenarios/soak.js';
+import type { Sizes } from './sizes.js';
+import { median, ratio } from './stats.js';
+
+/** One run of one scenario by one contender, exactly as measured. */
+export interface RawRun {
+  readonly scenario: string;
+  readonly contender: ContenderId;
+  /** 0 is the discarded warm-up (smaller sizes); measured runs are 1..repeats. */
+  readonly repeat: number;
+  readonly warmUp: boolean;
+  readonly metrics: Record<string, number>;
+  /** Wall time of the whole run, set-up included (not a result). */
+  readonly wallSeconds: number;
+}
+
+export interface MetricSummary {
+  readonly id: string;
+  readonly scenario: string;
+  readonly label: string;
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
+  readonly tasks: number | undefined;
+  readonly runs: Record<ContenderId, number[]>;
+  readonly median: Record<ContenderId, number>;
+  /** median(ours) / median(BullMQ). */
+  readonly ratio: number;
+  readonly target?: Target;
+  readonly targetMet?: boolean;
+}
+
+export interface BenchReport {
+  readonly schema: 1;
+  readonly mode: 'full' | 'smoke';
+  readonly date: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly seconds: number;
+  readonly command: string;
+  readonly options: BenchOptions;
+  readonly sizes: Sizes;
+  readonly machine: MachineInfo;
+  readonly method: readonly string[];
+  readonly metrics: readonly MetricSummary[];
+  readonly ceiling: readonly CeilingResult[];
+  readonly peers: readonly PeerResult[];
+  readonly soak: readonly SoakResult[];
+  readonly soakTarget: { readonly text: string; readonly met: boolean | undefined };
+  readonly raw: readonly RawRun[];
+}
+
+export const METHOD = [
+  'One throw-away redis-server on a free loopback port (--save "" --appendonly no), shared by both contenders; both run in the same Node process.',
+  'Same payload for both: handler/job name "Bench:noop", one argument (the task index); no-op handlers.',
+  'Each run starts from FLUSHALL and a freshly opened contender; connecting (and a new worker\'s connecting) is off the clock, the library\'s own start-up work (our slot claim, BullMQ\'s run()) is on it.',
+  'A discarded warm-up run (smaller sizes) comes first; then the measured runs alternate which contender goes first; a full GC between runs.',
+  'Drains end when the library reported every task completed and one more round trip shows Redis empty of waiting/held tasks (both sides pay it).',
+  'BullMQ keeps its defaults: completed jobs are kept, the events stream is on; that is what "bytes per finished task" measures.',
+  'Latency: one task at a time on an idle worker, from just before the add call to the first line of the handler, then a 1 ms gap.',
+  'Medians of the measured runs; ratio = nestjs-delayed / BullMQ; the "better" column says which direction wins.',
+];
+
+export function summarise(
+  scenarios: readonly PairScenario[],
+  raw: readonly RawRun[],
+  sizes: Sizes,
+): MetricSummary[] {
+  const rows: MetricSummary[] = [];
+  for (const scenario of scenarios) {
+    for (const metric of scenario.metrics) {
+      const runsOf = (contender: ContenderId) =>
+        raw
+          .filter((r) => !r.warmUp && r.scenario === scenario.id && r.contender === contender)
+          .map((r) => r.metrics[metric.id])
+          .filter((v): v is number => typeof v === 'number');
+      const runs = { ours: runsOf('ours'), bullmq: runsOf('bullmq') };
+      if (runs.ours.length === 0 && runs.bullmq.length === 0) continue;
+      const medians = { ours: median(runs.ours), bullmq: median(runs.bullmq) };
+      const r = ratio(medians.ours, medians.bullmq);
+      rows.push({
+        id: metric.id,
+        scenario: scenario.id,
+        label: metric.label,
+        unit: metric.unit,
+        better: metric.better,
+        tasks: metric.size?.(sizes),
+        runs,
+        median: medians,
+        ratio: r,
+        ...(metric.target ? { target: metric.target, targetMet: meets(metric.target, medians.ours, r) } : {}),
+      });
+    }
+  }
+  return rows;
+}
+
+function meets(target: Target, ours: number, r: number): boolean | undefined {
+  const value = target.of === 'ratio' ? r : ours;
+  if (!Number.isFinite(value)) return undefined;
+  switch (target.op) {
+    case '>=':
+      return value >= target.value;
+    case '<=':
+      return value <= target.value;
+    case '<':
+      return value < target.value;
+    case '==':
+      return value === target.value;
+  }
+}
+
+export const SOAK_RSS_TARGET_MB = 10;
+
+export function soakTarget(soak: readonly SoakResult[]): { text: string; met: boolean | undefined } {
+  const ours = soak.find((s) => s.contender === 'ours');
+  return {
+    text: `< ${SOAK_RSS_TARGET_MB} MB`,
+    met: ours ? mib(ours.rssGrowth) < SOAK_RSS_TARGET_MB : undefined,
+  };
+}
+
+const yesNo = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'yes' : '**no**');
+
+export function toMarkdown(report: BenchReport, chartFile: string | undefined): string {
+  const m = report.machine;
+  const out: string[] = [];
+  out.push(`# nestjs-delayed vs BullMQ: ${report.date}${report.mode === 'smoke' ? ' (smoke run, not a result)' : ''}`);
+  out.push('');
+  out.push(
+    `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}. Node ${m.node}, Redis ${m.redis}, ` +
+      `nestjs-delayed ${m.nestjsDelayed}, BullMQ ${m.bullmq}, ioredis ${m.ioredis}.`,
+  );
+  out.push('');
+  out.push(
+    `Command: \`${report.command}\`: ${report.options.repeats} measured run(s) per scenario and contender after a discarded ` +
+      `warm-up, base N = ${formatCount(report.options.n)}, ${Math.round(report.seconds)} s in all. ` +
+      `Medians; ratio = nestjs-delayed / BullMQ, and the "better" column says which direction wins.`,
+  );
+  out.push('');
+  if (chartFile) {
+    out.push(`![throughput chart](${chartFile})`);
+    out.push('');
+  }
+  if (report.metrics.length > 0) {
+    out.push('| Scenario | Tasks | nestjs-delayed | BullMQ | Ratio | Better | Target | Met |');
+    out.push('| --- | ---: | ---: | ---: | ---: | --- | --- | --- |');
+    for (const row of report.metrics) {
+      out.push(
+        `| ${row.label} | ${row.tasks === undefined ? '' : formatCount(row.tasks)} | ${formatValue(row.median.ours, row.unit)} | ` +
+          `${formatValue(row.median.bullmq, row.unit)} | ${formatRatio(row.ratio)} | ${row.better} | ` +
+          `${row.target ? `${row.target.text}${row.target.of === 'ours' ? ' (ours)' : ''}` : ''} | ` +
+          `${row.target ? yesNo(row.targetMet) : ''} |`,
+      );
+    }
+    out.push('');
+  }
+  if (report.soak.length > 0) {
+    out.push('## Worker RSS over a soak (concurrency 100, worker in its own process)');
+    out.push('');
+    out.push('| Worker | Tasks done | Time | Tasks/s | RSS start | RSS at 5 % | RSS peak | RSS end (idle, after GC) | Growth (end - 5 %) | Heap end |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of report.soak) {
+      out.push(
+        `| ${s.label} | ${formatCount(s.done)}${s.timedOut ? ` of ${formatCount(s.planned)} (time limit)` : ''} | ` +
+          `${s.seconds.toFixed(0)} s | ${formatCount(s.tasksPerSecond)} | ${mib(s.rssStart).toFixed(1)} MB | ` +
+          `${mib(s.rssWarm).toFixed(1)} MB | ${mib(s.rssPeak).toFixed(1)} MB | ${mib(s.rssFinal).toFixed(1)} MB | ` +
+          `${mib(s.rssGrowth).toFixed(1)} MB | ${mib(s.heapFinal).toFixed(1)} MB |`,
+      );
+    }
+    out.push('');
+    out.push(`Target: nestjs-delayed RSS growth ${report.soakTarget.text}: ${yesNo(report.soakTarget.met)}.`);
+    out.push('');
+  }
+  if (report.peers.length > 0) {
+    const oursC1 = report.metrics.find((r) => r.id === 'drain.c1')?.median.ours;
+    out.push('## The delayed family: worker drain of the same N no-op tasks');
+    out.push('');
+    out.push('| Worker | Concurrency | Tasks | Tasks/s (median) | nestjs-delayed c1 / this |');
+    out.push('| --- | ---: | ---: | ---: | ---: |');
+    if (oursC1 !== undefined) {
+      out.push(`| nestjs-delayed | 1 | ${formatCount(report.sizes.drainC1)} | ${formatCount(oursC1)} | 1.00x |`);
+    }
+    for (const p of report.peers) {
+      if (!p.available) {
+        out.push(`| ${p.peer} | | | skipped: ${p.reason} | |`);
+        continue;
+      }
+      out.push(
+        `| ${p.peer} ${p.version ?? ''} | ${p.concurrency} | ${formatCount(p.count ?? 0)} | ${formatCount(p.median ?? NaN)} | ` +
+          `${oursC1 === undefined ? 'n/a' : formatRatio(ratio(oursC1, p.median ?? NaN))} |`,
+      );
+    }
+    out.push('');
+  }
+  if (report.ceiling.length > 0) {
+    out.push('## The Redis ceiling (redis-benchmark, 50 clients)');
+    out.push('');
+    const tests = Object.keys(report.ceiling[0]!.opsPerSecond);
+    out.push(`| Pipelining | ${tests.join(' | ')} |`);
+    out.push(`| --- | ${tests.map(() => '---:').join(' | ')} |`);
+    for (const c of report.ceiling) {
+      out.push(
+        `| ${c.pipeline > 1 ? `-P ${c.pipeline}` : 'none'} | ${tests.map((t) => formatValue(c.opsPerSecond[t] ?? NaN, 'ops/s')).join(' | ')} |`,
+      );
+    }
+    out.push('');
+    out.push(`Commands: ${report.ceiling.map((c) => `\`${c.command}\``).join(', ')}.`);
+    out.push('');
+  }
+  out.push('## How it is measured');
+  out.push('');
+  for (const line of report.method) out.push(`- ${line}`);
+  out.push('');
+  out.push('Every raw run is in the JSON file next to this one. Timings are a report, never a test assertion.');
+  out.push('');
+  return out.join('\n');
+}
+
