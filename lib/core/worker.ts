@@ -195,8 +195,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.state = 'stopping';
     this.interruptFetching();
     const deadline = Date.now() + this.shutdownTimeout;
+    // The loop's last round may still start tasks: wait for it before looking at what runs.
     const finished = await waitUntil(
-      Promise.all([this.loop, ...this.running]).then(() => true),
+      (async () => {
+        await this.loop;
+        await Promise.all(this.running);
+        return true;
+      })(),
       deadline,
     );
     this.flushReleases();
@@ -293,7 +298,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         this.freeSlots.push(...free.slice(taken));
       } catch (error) {
-        this.freeSlots.push(...free);
+        // Slots an earlier queue filled before the error are running: give back the others.
+        this.freeSlots.push(...free.filter((slot) => slot.state === 'idle'));
         if (this.state !== 'running') break;
         this.logger.error(`Fetching tasks failed: ${errorMessage(error)}; retrying`);
         await this.pause(DEFAULT_ERROR_BACKOFF);

@@ -292,6 +292,40 @@ describe('Worker', () => {
   });
 });
 
+describe('a broken queue', () => {
+  it('is reported and does not disturb the other queues or exceed concurrency', async () => {
+    const good = new Queue(redis, uniqueName('good'));
+    const broken = new Queue(redis, uniqueName('broken'));
+    await redis.set(`${broken.name}_noti`, 'not a list'); // WRONGTYPE for every dequeue
+    const lines: string[] = [];
+    const runs = new Map<number, number>();
+    let running = 0;
+    let peak = 0;
+    const handlers = new HandlerRegistry();
+    handlers.register('Good:run', async (n: number) => {
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(30);
+      running--;
+      runs.set(n, (runs.get(n) ?? 0) + 1);
+    });
+    // A steady trickle keeps the good queue partly filling the free slots, so the broken
+    // queue's dequeue fails right after some slots were given tasks.
+    await withWorker({ queues: [good, broken], handlers, concurrency: 2, logger: recordingLogger(lines) }, async () => {
+      for (let i = 0; i < 30; i++) {
+        await good.enqueue(new NodeTask('Good:run', [i]));
+        await sleep(7);
+      }
+      await eventually(() => runs.size === 30, 20_000, 'the good queue drained');
+    });
+    assert.ok(peak <= 2, `ran ${peak} tasks at once with concurrency 2`);
+    assert.ok([...runs.values()].every((count) => count === 1), 'each task ran once');
+    assert.ok(lines.some((l) => l.startsWith('error Fetching tasks failed') && l.includes('WRONGTYPE')));
+    assert.deepEqual(await leftoverKeys(redis, good.name), []);
+    await redis.del(`${broken.name}_noti`);
+  });
+});
+
 describe('a stray notification', () => {
   it('does not disturb a worker', async () => {
     const queue = new Queue(redis, uniqueName());
