@@ -31,11 +31,16 @@ export interface SweepResult {
 }
 
 const BULK_CHUNK = 10_000;
-const ONES: string[] = [];
 
-function ones(count: number): string[] {
-  while (ONES.length < count) ONES.push('1');
-  return count === ONES.length ? ONES : ONES.slice(0, count);
+/** Tasks enqueued in one turn of the event loop, written together. */
+class EnqueueBatch {
+  readonly tasks: Buffer[] = [];
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
 }
 
 /**
@@ -74,29 +79,54 @@ export class Queue {
     return new Queue(redis, this.name, this.options);
   }
 
-  /** Adds a task at the tail: the task first, then its notification, in one transaction. */
-  async enqueue(task: Task | Buffer): Promise<void> {
-    const bytes = Buffer.isBuffer(task) ? task : encodeTask(task);
-    await this.redis
-      .multi()
-      .rpush(this.keys.tasks, bytes)
-      .rpush(this.keys.notifications, '1')
-      .exec()
-      .then(throwOnTransactionError);
+  /**
+   * Adds a task at the tail, with its notification, atomically. Enqueues made in the same
+   * turn of the event loop travel together in one script call: each task still lands with
+   * its own notification in one atomic step, and each promise settles with its batch.
+   */
+  enqueue(task: Task | Buffer): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.isBuffer(task) ? task : encodeTask(task);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let batch = this.batch;
+    if (batch === undefined) {
+      batch = this.batch = new EnqueueBatch();
+      process.nextTick(() => this.flush());
+    }
+    batch.tasks.push(bytes);
+    return batch.done;
   }
 
-  /** Adds many tasks in one round trip and one transaction (10,000 values per RPUSH). */
+  /** Adds many tasks in one round trip (one script call per 10,000 tasks, each atomic). */
   async enqueueMany(tasks: readonly (Task | Buffer)[]): Promise<void> {
     if (tasks.length === 0) return;
     const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
-    const transaction = this.redis.multi();
-    for (let i = 0; i < encoded.length; i += BULK_CHUNK) {
-      const chunk = encoded.slice(i, i + BULK_CHUNK);
-      transaction
-        .rpush(this.keys.tasks, ...chunk)
-        .rpush(this.keys.notifications, ...ones(chunk.length));
+    await this.pushAll(encoded);
+  }
+
+  private batch: EnqueueBatch | undefined;
+
+  private flush(): void {
+    const batch = this.batch!;
+    this.batch = undefined;
+    this.pushAll(batch.tasks).then(batch.resolve, batch.reject);
+  }
+
+  /** Bounded script calls keep Redis responsive: it runs nothing else during one. */
+  private async pushAll(tasks: Buffer[]): Promise<void> {
+    const keys = [this.keys.tasks, this.keys.notifications];
+    if (tasks.length <= BULK_CHUNK) {
+      await scripts.enqueue.run(this.redis, keys, tasks);
+      return;
     }
-    await transaction.exec().then(throwOnTransactionError);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < tasks.length; i += BULK_CHUNK) {
+      writes.push(scripts.enqueue.run(this.redis, keys, tasks.slice(i, i + BULK_CHUNK)));
+    }
+    await Promise.all(writes);
   }
 
   /** Tasks waiting in the queue (not counting those being processed). */

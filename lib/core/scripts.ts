@@ -37,6 +37,7 @@ function load(name: string): LuaScript {
 }
 
 export const scripts = {
+  enqueue: load('enqueue'),
   dequeue: load('dequeue'),
   requeueLost: load('requeue_lost'),
   requeueDead: load('requeue_dead'),

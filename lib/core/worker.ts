@@ -97,8 +97,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly queueByNotificationKey = new Map<string, Queue>();
   private readonly notificationKeys: string[];
 
+  /**
+   * Every slot id this worker holds, up to twice `concurrency`: a slot whose release is not
+   * confirmed yet cannot take a task, so a spare id lets the next dequeue go out at once
+   * instead of one round trip later.
+   */
   private readonly slots: Slot[] = [];
-  private readonly freeSlots: Slot[] = [];
+  private readonly idleSlots: Slot[] = [];
+  private readonly maxSlots: number;
   private readonly running = new Set<Promise<void>>();
   private readonly pendingReleases = new Map<Queue, Slot[]>();
   private releaseFlushScheduled = false;
@@ -149,14 +155,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.queueByNotificationKey.set(queue.keys.notifications, queue);
     }
     this.notificationKeys = this.queues.map((queue) => queue.keys.notifications);
+    this.maxSlots = 2 * this.concurrency;
     for (let i = 0; i < this.concurrency; i++) {
       const slot: Slot = { id: newWorkerId(), state: 'idle' };
       this.slots.push(slot);
-      this.freeSlots.push(slot);
+      this.idleSlots.push(slot);
     }
   }
 
-  /** The worker ids of the slots right now (each is also a liveness key). */
+  /** The worker ids of the slots right now (each is also a liveness key); up to 2 x concurrency. */
   get slotIds(): string[] {
     return this.slots.map((slot) => slot.id);
   }
@@ -272,12 +279,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // block on the notifications until one arrives.
     let drained = false;
     while (this.state === 'running') {
-      if (this.freeSlots.length === 0) {
+      const free = this.takeIdleSlots(this.concurrency - this.running.size);
+      if (free.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
       }
-      const free = this.freeSlots.splice(0);
       try {
         let taken = 0;
         if (!drained) {
@@ -296,15 +303,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
             drained = taken < free.length;
           }
         }
-        this.freeSlots.push(...free.slice(taken));
+        this.idleSlots.push(...free.slice(taken));
       } catch (error) {
         // Slots an earlier queue filled before the error are running: give back the others.
-        this.freeSlots.push(...free.filter((slot) => slot.state === 'idle'));
+        this.idleSlots.push(...free.filter((slot) => slot.state === 'idle'));
         if (this.state !== 'running') break;
         this.logger.error(`Fetching tasks failed: ${errorMessage(error)}; retrying`);
         await this.pause(DEFAULT_ERROR_BACKOFF);
       }
     }
+  }
+
+  /** Up to `count` idle slots, adding new ids to the pool while it is below its bound. */
+  private takeIdleSlots(count: number): Slot[] {
+    if (count <= 0) return [];
+    const slots = this.idleSlots.splice(0, count);
+    while (slots.length < count && this.slots.length < this.maxSlots) {
+      const slot: Slot = { id: newWorkerId(), state: 'idle' };
+      this.slots.push(slot);
+      slots.push(slot);
+      // Sent before the dequeue that uses the id, on the same connection: the liveness key
+      // always exists before a processing entry names it.
+      this.commands.set(slot.id, '1', 'PX', this.keepAliveTimeout).catch(() => undefined);
+    }
+    return slots;
   }
 
   /** Dequeues into `free[from..]`, starts the tasks, and returns how many it took. */
@@ -340,7 +362,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     slot.state = 'running';
     const run = this.runTask(queue, slot, bytes);
     this.running.add(run);
-    run.finally(() => this.running.delete(run));
+    run.finally(() => {
+      this.running.delete(run);
+      this.wake?.();
+    });
   }
 
   private async runTask(queue: Queue, slot: Slot, bytes: Buffer): Promise<void> {
@@ -480,7 +505,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private freeSlot(slot: Slot): void {
     slot.state = 'idle';
-    this.freeSlots.push(slot);
+    this.idleSlots.push(slot);
     this.wake?.();
   }
 
