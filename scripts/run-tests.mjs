@@ -4,7 +4,7 @@
 //   node scripts/run-tests.mjs interop      the interop suite against the Python peer
 //   node scripts/run-tests.mjs interop-go   the interop suite against the Go peer
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -33,7 +33,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const tap = join(root, '.build', `${suite === 'main' ? 'tests' : suite}.tap`);
+// Outside .build/, which every build wipes: .ci/run reads the totals after later steps.
+mkdirSync(join(root, '.test-results'), { recursive: true });
+const tap = join(root, '.test-results', `${suite === 'main' ? 'tests' : suite}.tap`);
 const result = spawnSync(
   process.execPath,
   [
