@@ -9,27 +9,37 @@ import type { Redis } from 'ioredis';
  * the worker see the failure, and treat the command's outcome as unknown.
  */
 export class ConnectionLoss {
-  private signal!: Promise<never>;
-  private fire!: (error: Error) => void;
+  // Not Promise.race against one long-lived promise: every race would leave a reaction on
+  // it that is never released, a leak of one closure per command.
+  private readonly pending = new Set<(error: Error) => void>();
 
   constructor(redis: Redis) {
-    this.arm();
     redis.on('close', () => {
-      this.fire(new Error('Redis connection closed before the reply arrived; the outcome is unknown'));
-      this.arm();
+      const error = new Error('Redis connection closed before the reply arrived; the outcome is unknown');
+      for (const reject of this.pending) reject(error);
+      this.pending.clear();
     });
+  }
+
+  /** Commands being watched right now. */
+  get watching(): number {
+    return this.pending.size;
   }
 
   /** The command's result, or a rejection if the connection closes first. */
   guard<T>(command: Promise<T>): Promise<T> {
-    return Promise.race([command, this.signal]);
-  }
-
-  private arm(): void {
-    this.signal = new Promise<never>((_, reject) => {
-      this.fire = reject;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.add(reject);
+      command.then(
+        (value) => {
+          this.pending.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.pending.delete(reject);
+          reject(error);
+        },
+      );
     });
-    // Nobody may be waiting when the connection closes.
-    this.signal.catch(() => undefined);
   }
 }

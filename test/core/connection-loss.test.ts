@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConnectionLoss } from '../../lib/core/connection-loss.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+let server: TestRedis;
+before(async () => {
+  server = await startRedis();
+});
+after(() => server.stop());
+
+describe('ConnectionLoss', () => {
+  it('passes results and errors through and keeps nothing once they settle', async () => {
+    const redis = server.client();
+    const loss = new ConnectionLoss(redis);
+    const replies = await Promise.all(Array.from({ length: 1_000 }, () => loss.guard(redis.ping())));
+    assert.ok(replies.every((reply) => reply === 'PONG'));
+    await assert.rejects(loss.guard(redis.call('NO-SUCH-COMMAND')), /unknown command/i);
+    assert.equal(loss.watching, 0);
+  });
+
+  it('rejects a command in flight when the connection closes, which ioredis alone never settles', async () => {
+    const redis = server.client();
+    redis.options.autoResendUnfulfilledCommands = false;
+    const loss = new ConnectionLoss(redis);
+    const blocked = loss.guard(redis.blpop('nothing-here', 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await server.client().client('KILL', 'TYPE', 'normal');
+    await assert.rejects(blocked, /connection closed before the reply arrived/);
+    assert.equal(loss.watching, 0);
+  });
+});
