@@ -59,14 +59,21 @@ function shortUrl(url: string): string {
   return url;
 }
 
-export function summariseProfile(file: string, top = 25): ProfileSummary {
+/**
+ * @param window only samples taken in [from, to] (monotonic microseconds, the clock of
+ *   `process.hrtime`), e.g. leaving out module loading; the whole profile when absent.
+ */
+export function summariseProfile(file: string, top = 25, window?: readonly [number, number]): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, { name: string; where: string; area: string; us: number }>();
   let totalUs = 0;
   let idleUs = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (window && (at < window[0] || at > window[1])) return;
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
     totalUs += delta;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem, platform } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,23 @@ export interface MachineInfo {
   readonly nestjsDelayed: string;
   readonly bullmq: string;
   readonly ioredis: string;
+  /** Which CPUs Redis and the bench ran on. */
+  readonly placement: string;
+  /** The engine measured: the git commit, and whether lib/ had uncommitted changes. */
+  readonly engine: string;
+}
+
+/** `abc1234` or `abc1234 + uncommitted lib/ changes`, read with read-only git commands. */
+export function engineRevision(): string {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'lib') !== '';
+    return dirty ? `${commit} + uncommitted lib/ changes` : commit;
+  } catch {
+    return 'unknown (no git)';
+  }
 }
 
 export function packageVersion(name: string): string {
@@ -36,7 +54,7 @@ function distribution(): string {
   return `${platform()} ${release()}`;
 }
 
-export function machineInfo(redisVersion: string): MachineInfo {
+export function machineInfo(redisVersion: string, placement: string): MachineInfo {
   const cpuList = cpus();
   return {
     cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
@@ -48,5 +66,7 @@ export function machineInfo(redisVersion: string): MachineInfo {
     nestjsDelayed: packageVersion('.'),
     bullmq: packageVersion('bullmq'),
     ioredis: packageVersion('ioredis'),
+    placement,
+    engine: engineRevision(),
   };
 }

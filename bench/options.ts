@@ -10,6 +10,8 @@ export interface BenchOptions {
   readonly n: number;
   /** Only these scenario ids (e.g. `add,drain`); undefined runs them all. */
   readonly only: readonly string[] | undefined;
+  /** Pin Redis and the bench to separate CPUs (see affinity.ts). */
+  readonly pin: boolean;
 }
 
 export const USAGE = `Usage: node .build/bench/run.js [options]    (npm run bench -- [options])
@@ -19,6 +21,7 @@ export const USAGE = `Usage: node .build/bench/run.js [options]    (npm run benc
   --n N          base task count (default 5000; smoke 300)
   --soak         also run the worker RSS soak (1,000,000 tasks for nestjs-delayed, bounded in time)
   --only LIST    comma-separated scenario groups: add,drain,latency,memory,ceiling,peers,soak
+  --no-pin       leave CPU placement to the scheduler (default: Redis on the last CPU, the bench on the others)
   --help         this text
 `;
 
@@ -32,6 +35,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let repeats: number | undefined;
   let n: number | undefined;
   let only: string[] | undefined;
+  let pin = true;
 
   const args = argv.flatMap((arg) => (arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg]));
   for (let i = 0; i < args.length; i++) {
@@ -47,6 +51,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--soak':
         soak = true;
+        break;
+      case '--no-pin':
+        pin = false;
         break;
       case '--repeats':
         repeats = positiveInteger(arg, value());
@@ -78,6 +85,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     repeats: repeats ?? (smoke ? 1 : 3),
     n: n ?? (smoke ? 300 : 5000),
     only,
+    pin,
   };
 }
 

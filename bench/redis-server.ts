@@ -39,11 +39,13 @@ export async function freeLoopbackPort(): Promise<number> {
   throw new Error('Could not find a free loopback port');
 }
 
-export async function startBenchRedis(): Promise<BenchRedis> {
+export async function startBenchRedis(prefix: readonly string[] = []): Promise<BenchRedis> {
   const port = await freeLoopbackPort();
+  const [command, ...prefixArgs] = [...prefix, REDIS_SERVER];
   const child = spawn(
-    REDIS_SERVER,
+    command!,
     [
+      ...prefixArgs,
       '--port', String(port),
       '--bind', HOST,
       '--save', '',

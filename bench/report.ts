@@ -50,6 +50,8 @@ export interface BenchReport {
   readonly method: readonly string[];
   readonly metrics: readonly MetricSummary[];
   readonly ceiling: readonly CeilingResult[];
+  /** Why the ceiling was not measured (redis-benchmark missing). */
+  readonly ceilingSkipped?: string;
   readonly peers: readonly PeerResult[];
   readonly soak: readonly SoakResult[];
   readonly soakTarget: { readonly text: string; readonly met: boolean | undefined };
@@ -58,6 +60,7 @@ export interface BenchReport {
 
 export const METHOD = [
   'One throw-away redis-server on a free loopback port (--save "" --appendonly no), shared by both contenders; both run in the same Node process.',
+  'Redis is pinned to its own CPU and the bench (with every process it starts) to the other(s), so that runs do not flip between "same core" and "two cores" scheduling, which on this VM changes round-trip-bound figures up to 3x (--no-pin turns this off).',
   'Same payload for both: handler/job name "Bench:noop", one argument (the task index); no-op handlers.',
   'Each run starts from FLUSHALL and a freshly opened contender; connecting (and a new worker\'s connecting) is off the clock, the library\'s own start-up work (our slot claim, BullMQ\'s run()) is on it.',
   'A discarded warm-up run (smaller sizes) comes first; then the measured runs alternate which contender goes first; a full GC between runs.',
@@ -135,7 +138,8 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
   out.push('');
   out.push(
     `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}. Node ${m.node}, Redis ${m.redis}, ` +
-      `nestjs-delayed ${m.nestjsDelayed}, BullMQ ${m.bullmq}, ioredis ${m.ioredis}.`,
+      `nestjs-delayed ${m.nestjsDelayed} (engine at ${m.engine}), BullMQ ${m.bullmq}, ioredis ${m.ioredis}. ` +
+      `CPU placement: ${m.placement}.`,
   );
   out.push('');
   out.push(
@@ -164,14 +168,14 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
   if (report.soak.length > 0) {
     out.push('## Worker RSS over a soak (concurrency 100, worker in its own process)');
     out.push('');
-    out.push('| Worker | Tasks done | Time | Tasks/s | RSS start | RSS at 5 % | RSS peak | RSS end (idle, after GC) | Growth (end - 5 %) | Heap end |');
+    out.push('| Worker | Tasks done | Time | Tasks/s | RSS start | RSS at 5 % (after GC) | RSS peak | RSS end (idle, after GC) | Growth (end - 5 %) | Heap at 5 % / end |');
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const s of report.soak) {
       out.push(
         `| ${s.label} | ${formatCount(s.done)}${s.timedOut ? ` of ${formatCount(s.planned)} (time limit)` : ''} | ` +
           `${s.seconds.toFixed(0)} s | ${formatCount(s.tasksPerSecond)} | ${mib(s.rssStart).toFixed(1)} MB | ` +
           `${mib(s.rssWarm).toFixed(1)} MB | ${mib(s.rssPeak).toFixed(1)} MB | ${mib(s.rssFinal).toFixed(1)} MB | ` +
-          `${mib(s.rssGrowth).toFixed(1)} MB | ${mib(s.heapFinal).toFixed(1)} MB |`,
+          `${mib(s.rssGrowth).toFixed(1)} MB | ${mib(s.heapWarm).toFixed(1)} / ${mib(s.heapFinal).toFixed(1)} MB |`,
       );
     }
     out.push('');
@@ -213,6 +217,9 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
     out.push('');
     out.push(`Commands: ${report.ceiling.map((c) => `\`${c.command}\``).join(', ')}.`);
     out.push('');
+  }
+  if (report.ceilingSkipped) {
+    out.push(`## The Redis ceiling\n\nSkipped: ${report.ceilingSkipped}.\n`);
   }
   out.push('## How it is measured');
   out.push('');

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { planPlacement } from './affinity.js';
 import { throughputChart } from './chart.js';
 import { CONTENDER_LABELS, CONTENDERS, type ContenderId, createContender } from './contenders/index.js';
 import { formatValue } from './format.js';
@@ -17,7 +18,7 @@ import {
   toMarkdown,
 } from './report.js';
 import { bulkAdd, concurrentAdd, sequentialAdd } from './scenarios/add.js';
-import { type CeilingResult, redisCeiling } from './scenarios/ceiling.js';
+import { type CeilingResult, ceilingUnavailable, redisCeiling } from './scenarios/ceiling.js';
 import { drain } from './scenarios/drain.js';
 import { latency } from './scenarios/latency.js';
 import { memory } from './scenarios/memory.js';
@@ -98,7 +99,12 @@ async function runPairs(redis: BenchRedis, options: BenchOptions, sizes: Sizes):
   return raw;
 }
 
-async function runCeiling(redis: BenchRedis, sizes: Sizes): Promise<CeilingResult[]> {
+async function runCeiling(redis: BenchRedis, sizes: Sizes): Promise<{ results: CeilingResult[]; skipped?: string }> {
+  const skipped = await ceilingUnavailable();
+  if (skipped) {
+    log(`[ceiling] skipped: ${skipped}`);
+    return { results: [], skipped };
+  }
   const results: CeilingResult[] = [];
   for (const pipeline of [16, 1]) {
     const result = await redisCeiling(redis, sizes.ceilingRequests, pipeline);
@@ -110,7 +116,7 @@ async function runCeiling(redis: BenchRedis, sizes: Sizes): Promise<CeilingResul
     );
     results.push(result);
   }
-  return results;
+  return { results };
 }
 
 async function runPeers(redis: BenchRedis, options: BenchOptions, sizes: Sizes): Promise<PeerResult[]> {
@@ -137,8 +143,10 @@ async function runSoak(redis: BenchRedis): Promise<SoakResult[]> {
 
 function outputName(options: BenchOptions, date: string): { base: string; latest: boolean } {
   if (options.smoke) return { base: `smoke-${date}`, latest: false };
-  const suffix = `${options.soak ? '-soak' : ''}${options.only ? `-only-${options.only.join('-')}` : ''}`;
-  return { base: `${date}${suffix}`, latest: options.only === undefined };
+  const suffix =
+    `${options.soak ? '-soak' : ''}${options.only ? `-only-${options.only.join('-')}` : ''}` +
+    `${options.pin ? '' : '-unpinned'}`;
+  return { base: `${date}${suffix}`, latest: options.only === undefined && options.pin };
 }
 
 function writeResults(report: BenchReport, options: BenchOptions): { markdown: string; files: string[] } {
@@ -198,17 +206,18 @@ async function main(): Promise<void> {
 
   const sizes = sizesFor(options.n, options.smoke);
   const startedAt = new Date();
-  const redis = await startBenchRedis();
+  const placement = planPlacement(options.pin);
+  const redis = await startBenchRedis(placement.redisPrefix);
   try {
-    const machine = machineInfo(redis.version);
+    const machine = machineInfo(redis.version, placement.description);
     log(
       `Bench${options.smoke ? ' (smoke)' : ''}: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ` +
         `Redis ${machine.redis} on port ${redis.port}, BullMQ ${machine.bullmq}; n=${options.n}, repeats=${options.repeats}` +
-        `${options.soak ? ', soak' : ''}`,
+        `${options.soak ? ', soak' : ''}; ${placement.description}`,
     );
     const raw = await runPairs(redis, options, sizes);
     const scenarios = PAIR_SCENARIOS.filter((s) => wants(options, s.group));
-    const ceiling = wants(options, 'ceiling') ? await runCeiling(redis, sizes) : [];
+    const ceiling = wants(options, 'ceiling') ? await runCeiling(redis, sizes) : { results: [] };
     const peers = wants(options, 'peers') ? await runPeers(redis, options, sizes) : [];
     const soakResults = options.soak ? await runSoak(redis) : [];
     const finishedAt = new Date();
@@ -225,7 +234,8 @@ async function main(): Promise<void> {
       machine,
       method: METHOD,
       metrics: summarise(scenarios, raw, sizes),
-      ceiling,
+      ceiling: ceiling.results,
+      ...(ceiling.skipped ? { ceilingSkipped: ceiling.skipped } : {}),
       peers,
       soak: soakResults,
       soakTarget: soakTarget(soakResults),

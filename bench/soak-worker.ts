@@ -1,29 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ContenderId, createContender } from './contenders/index.js';
+import { createContender } from './contenders/index.js';
 import { collectGarbage } from './gc.js';
+import { type SoakSample, type SoakWorkerConfig, WARM_SHARE } from './scenarios/soak-protocol.js';
 
 /**
  * The worker side of the RSS soak, in a process of its own so that its RSS is the worker's
  * alone (the producer lives in the bench process). Prints JSON lines on stdout:
- * ready, a sample every second, final (idle, after a full GC), done.
+ * ready, a sample every 500 ms, warm (once 5 % of the tasks are done, right after a full GC),
+ * final (idle, after a full GC), done.
  * Usage: node soak-worker.js '{"contender":"ours","host":"127.0.0.1","port":1234,"total":1000000,"timeLimitMs":240000}'
  */
-export interface SoakWorkerConfig {
-  readonly contender: ContenderId;
-  readonly host: string;
-  readonly port: number;
-  readonly total: number;
-  readonly timeLimitMs: number;
-  readonly concurrency: number;
-}
-
-export interface SoakSample {
-  readonly t: number;
-  readonly done: number;
-  readonly rss: number;
-  readonly heapUsed: number;
-}
-
 function emit(type: string, fields: object): void {
   process.stdout.write(`${JSON.stringify({ type, ...fields })}\n`);
 }
@@ -35,21 +21,29 @@ function sample(t0: number, done: number): SoakSample {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as SoakWorkerConfig;
+  let t0 = performance.now();
   const contender = createContender(config.contender, config.host, config.port);
   await contender.open();
   let done = 0;
+  const warmAt = Math.max(1, Math.ceil(config.total * WARM_SHARE));
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const worker = await contender.worker({
     concurrency: config.concurrency,
     onCompleted: () => {
       if (++done === config.total) finish();
+      if (done === warmAt) {
+        setImmediate(() => {
+          collectGarbage();
+          emit('warm', sample(t0, done));
+        });
+      }
     },
   });
   collectGarbage();
-  const t0 = performance.now();
+  t0 = performance.now();
   emit('ready', sample(t0, 0));
-  const sampler = setInterval(() => emit('sample', sample(t0, done)), 1_000);
+  const sampler = setInterval(() => emit('sample', sample(t0, done)), 500);
   const limit = setTimeout(finish, config.timeLimitMs);
   await worker.start();
   await finished;

@@ -14,6 +14,16 @@ export interface CeilingResult {
   readonly opsPerSecond: Record<string, number>;
 }
 
+/** Why the ceiling cannot be measured here, or undefined when redis-benchmark runs. */
+export async function ceilingUnavailable(): Promise<string | undefined> {
+  try {
+    await run(REDIS_BENCHMARK, ['--version'], { timeout: 10_000 });
+    return undefined;
+  } catch (error) {
+    return `${REDIS_BENCHMARK} cannot be run (${(error as Error).message.split('\n')[0]}); install redis-tools or set REDIS_BENCHMARK`;
+  }
+}
+
 export async function redisCeiling(redis: BenchRedis, requests: number, pipeline: number): Promise<CeilingResult> {
   const args = ['-h', redis.host, '-p', String(redis.port), '-q', '-t', 'set,lpush,lpop', '-n', String(requests)];
   if (pipeline > 1) args.push('-P', String(pipeline));

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTENDER_LABELS, type ContenderId, createContender } from '../contenders/index.js';
 import { compiledBenchDir } from '../paths.js';
 import type { BenchRedis } from '../redis-server.js';
-import type { SoakSample, SoakWorkerConfig } from '../soak-worker.js';
+import { type SoakSample, type SoakWorkerConfig, WARM_SHARE } from './soak-protocol.js';
 
 /** Soak sizes: ours moves a million tasks; BullMQ, slower, fewer. Both are bounded in time. */
 export const SOAK_PLAN: Record<ContenderId, { total: number; timeLimitMs: number }> = {
@@ -16,8 +16,6 @@ const CONCURRENCY = 100;
 /** The producer keeps the backlog between these (Redis memory stays bounded). */
 const BACKLOG_LOW = 20_000;
 const BACKLOG_HIGH = 50_000;
-/** The baseline is taken once this share of the tasks is done (warm JIT, steady state). */
-const WARM_SHARE = 0.05;
 
 export interface SoakResult {
   readonly contender: ContenderId;
@@ -30,7 +28,7 @@ export interface SoakResult {
   readonly tasksPerSecond: number;
   /** RSS before the first task, after a GC. */
   readonly rssStart: number;
-  /** RSS once 5 % of the tasks were done. */
+  /** RSS once 5 % of the tasks were done, right after a full GC. */
   readonly rssWarm: number;
   readonly rssPeak: number;
   /** RSS at the end, idle, after a full GC. */
@@ -43,7 +41,7 @@ export interface SoakResult {
 }
 
 interface Line extends Partial<SoakSample> {
-  type: 'ready' | 'sample' | 'final' | 'done';
+  type: 'ready' | 'sample' | 'warm' | 'final' | 'done';
   seconds?: number;
   timedOut?: boolean;
 }
@@ -74,7 +72,7 @@ export async function soak(redis: BenchRedis, id: ContenderId, log: (line: strin
     const line = JSON.parse(text) as Line;
     lines.push(line);
     if (line.type === 'ready') ready();
-    if (line.type === 'sample' && line.done !== undefined && line.t !== undefined && Math.round(line.t) % 15 === 0) {
+    if (line.type === 'sample' && line.done !== undefined && line.t !== undefined && Math.round(line.t * 2) % 30 === 0) {
       log(`  soak ${CONTENDER_LABELS[id]}: ${line.t.toFixed(0)} s, ${line.done.toLocaleString('en-US')} done, RSS ${mb(line.rss!)} MB`);
     }
     if (line.type === 'final' || line.type === 'done') childDone = true;
@@ -112,14 +110,17 @@ export async function soak(redis: BenchRedis, id: ContenderId, log: (line: strin
 
 function summarise(id: ContenderId, planned: number, lines: Line[]): SoakResult {
   const samples = lines
-    .filter((l) => l.type === 'ready' || l.type === 'sample' || l.type === 'final')
+    .filter((l) => l.type === 'ready' || l.type === 'sample' || l.type === 'warm' || l.type === 'final')
     .map((l) => ({ t: l.t!, done: l.done!, rss: l.rss!, heapUsed: l.heapUsed! }));
   const start = lines.find((l) => l.type === 'ready');
   const final = lines.find((l) => l.type === 'final');
   const done = lines.find((l) => l.type === 'done');
   if (!start || !final || !done) throw new Error('soak worker did not report ready, final and done');
   const total = done.done ?? 0;
-  const warm = samples.find((s) => s.done >= total * WARM_SHARE && s.done > 0) ?? samples[0]!;
+  const warmLine = lines.find((l) => l.type === 'warm');
+  const warm = warmLine
+    ? { t: warmLine.t!, done: warmLine.done!, rss: warmLine.rss!, heapUsed: warmLine.heapUsed! }
+    : (samples.find((s) => s.done >= total * WARM_SHARE && s.done > 0) ?? samples[0]!);
   const seconds = done.seconds ?? 0;
   return {
     contender: id,
