@@ -143,7 +143,7 @@ export class Queue {
    * Takes up to `slotIds.length` tasks, recording task i under `slotIds[i]`.
    * @param heldNotifications notifications the caller already popped (0 or 1).
    */
-  async dequeue(heldNotifications: 0 | 1, slotIds: readonly string[]): Promise<Buffer[]> {
+  async dequeue(heldNotifications: 0 | 1, slotIds: readonly (string | Buffer)[]): Promise<Buffer[]> {
     const taken = await scripts.dequeue.run(
       this.redis,
       [this.keys.tasks, this.keys.notifications, this.keys.processing],
@@ -153,7 +153,7 @@ export class Queue {
   }
 
   /** Ends the processing of the tasks held by these slots. */
-  release(slotIds: readonly string[]): Promise<number> {
+  release(slotIds: readonly (string | Buffer)[]): Promise<number> {
     return this.redis.hdel(this.keys.processing, ...slotIds);
   }
 

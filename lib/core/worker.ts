@@ -60,6 +60,8 @@ export interface WorkerEvents {
 /** One concurrent execution place. Its id is its worker id in the delayed protocol. */
 interface Slot {
   id: string;
+  /** `id` as bytes, cached: ioredis writes Buffers without converting them. */
+  key: Buffer;
   /**
    * idle: free, holds nothing. running: its task runs. releasing: its task finished and the
    * HDEL that ends it is not confirmed yet; the slot is reused only once it is, so a lost
@@ -105,7 +107,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly slots: Slot[] = [];
   private readonly idleSlots: Slot[] = [];
   private readonly maxSlots: number;
-  private readonly running = new Set<Promise<void>>();
+  /** Tasks running now, and who waits for that number to reach zero. */
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
   private readonly pendingReleases = new Map<Queue, Slot[]>();
   private releaseFlushScheduled = false;
   private readonly releasing = new Set<Promise<void>>();
@@ -157,7 +161,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.notificationKeys = this.queues.map((queue) => queue.keys.notifications);
     this.maxSlots = 2 * this.concurrency;
     for (let i = 0; i < this.concurrency; i++) {
-      const slot: Slot = { id: newWorkerId(), state: 'idle' };
+      const slot = newSlot();
       this.slots.push(slot);
       this.idleSlots.push(slot);
     }
@@ -170,7 +174,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Tasks running right now. */
   get runningCount(): number {
-    return this.running.size;
+    return this.running;
   }
 
   /**
@@ -206,7 +210,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const finished = await waitUntil(
       (async () => {
         await this.loop;
-        await Promise.all(this.running);
+        await this.allTasksEnded();
         return true;
       })(),
       deadline,
@@ -215,7 +219,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await waitUntil(Promise.all(this.releasing), deadline);
     if (!finished) {
       this.logger.warn(
-        `Worker stopped with ${this.running.size} task(s) still running after ${this.shutdownTimeout} ms; they stay in processing and a sweeper will requeue them`,
+        `Worker stopped with ${this.running} task(s) still running after ${this.shutdownTimeout} ms; they stay in processing and a sweeper will requeue them`,
       );
     }
     this.state = 'stopped';
@@ -260,7 +264,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (error) throw error;
         if (reply !== 'OK') taken.push(unclaimed[i]!);
       });
-      for (const slot of taken) slot.id = newWorkerId();
+      for (const slot of taken) renameSlot(slot);
       unclaimed = taken;
     }
   }
@@ -279,7 +283,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // block on the notifications until one arrives.
     let drained = false;
     while (this.state === 'running') {
-      const free = this.takeIdleSlots(this.concurrency - this.running.size);
+      const free = this.takeIdleSlots(this.concurrency - this.running);
       if (free.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
@@ -319,7 +323,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (count <= 0) return [];
     const slots = this.idleSlots.splice(0, count);
     while (slots.length < count && this.slots.length < this.maxSlots) {
-      const slot: Slot = { id: newWorkerId(), state: 'idle' };
+      const slot = newSlot();
       this.slots.push(slot);
       slots.push(slot);
       // Sent before the dequeue that uses the id, on the same connection: the liveness key
@@ -337,7 +341,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       tasks = await this.commandsLoss.guard(
         queue.dequeue(
           held,
-          slots.map((slot) => slot.id),
+          slots.map((slot) => slot.key),
         ),
       );
     } catch (error) {
@@ -352,7 +356,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private retireSlotIds(slots: readonly Slot[]): void {
-    for (const slot of slots) slot.id = newWorkerId();
+    for (const slot of slots) renameSlot(slot);
     const pipeline = this.commands.pipeline();
     for (const slot of slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
     pipeline.exec().catch(() => undefined);
@@ -360,12 +364,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private startTask(queue: Queue, slot: Slot, bytes: Buffer): void {
     slot.state = 'running';
-    const run = this.runTask(queue, slot, bytes);
-    this.running.add(run);
-    run.finally(() => {
-      this.running.delete(run);
-      this.wake?.();
-    });
+    this.running++;
+    void this.runTask(queue, slot, bytes).then(this.taskEnded, this.taskEnded);
+  }
+
+  /** Bound once: no closure per task. */
+  private readonly taskEnded = (): void => {
+    this.running--;
+    this.wake?.();
+    if (this.running === 0 && this.idleWaiters.length > 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  };
+
+  private allTasksEnded(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async runTask(queue: Queue, slot: Slot, bytes: Buffer): Promise<void> {
@@ -399,7 +413,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       });
     }
     try {
-      await (hasKeys(task.kwargs) ? handler(...task.args, task.kwargs) : handler(...task.args));
+      const result = hasKeys(task.kwargs) ? handler(...task.args, task.kwargs) : handler(...task.args);
+      // A sync handler's result is not awaited: that saves a turn of the microtask queue.
+      if (isPromiseLike(result)) await result;
     } catch (error) {
       return this.fail(queue, slot, task, bytes, error);
     }
@@ -485,7 +501,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private release(queue: Queue, slots: Slot[]): void {
-    const ids = slots.map((slot) => slot.id);
+    const ids = slots.map((slot) => slot.key);
     const done = (async () => {
       for (;;) {
         try {
@@ -529,6 +545,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
       };
     });
   }
+}
+
+function renameSlot(slot: Slot): void {
+  slot.id = newWorkerId();
+  slot.key = Buffer.from(slot.id);
+}
+
+function newSlot(): Slot {
+  const id = newWorkerId();
+  return { id, key: Buffer.from(id), state: 'idle' };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function hasKeys(record: Record<string, unknown>): boolean {

@@ -8,20 +8,33 @@
 -- ARGV[2..] ids of the caller's free slots, in the order they should be filled
 --
 -- Returns the tasks taken, in order: task i is now held by slot ARGV[i + 1].
--- A notification without a task (possible after a sweeper restored one while a worker was
--- between BLPOP and this script) is consumed and ends the batch; unlike the peers' script,
--- it never raises an error.
+-- One notification is consumed per task. Notifications beyond the tasks present are strays
+-- (possible after a sweeper restored one while a worker was between BLPOP and this script):
+-- they are consumed and ignored; unlike the peers' script, this never raises an error.
+-- Uses LPOP with a count (Redis 6.2+): one call per list instead of one per task.
+local wanted = #ARGV - 1
 local held = tonumber(ARGV[1])
-local taken = {}
-for i = 2, #ARGV do
-  if i - 1 > held and not redis.call('LPOP', KEYS[2]) then
-    break
+local count = held
+if wanted > held then
+  local popped = redis.call('LPOP', KEYS[2], wanted - held)
+  if popped then
+    count = count + #popped
   end
-  local task = redis.call('LPOP', KEYS[1])
-  if not task then
-    break
-  end
-  redis.call('HSET', KEYS[3], ARGV[i], task)
-  taken[#taken + 1] = task
 end
-return taken
+if count == 0 then
+  return {}
+end
+local tasks = redis.call('LPOP', KEYS[1], count)
+if not tasks then
+  return {}
+end
+local fields = {}
+for i = 1, #tasks do
+  fields[#fields + 1] = ARGV[i + 1]
+  fields[#fields + 1] = tasks[i]
+  if #fields == 1000 or i == #tasks then
+    redis.call('HSET', KEYS[3], unpack(fields))
+    fields = {}
+  end
+end
+return tasks
