@@ -23,7 +23,7 @@ describe('a worker process killed with SIGKILL mid-task', () => {
   it('loses nothing: the sweeper requeues the task and another worker completes it', async () => {
     const queue = new Queue(redis, uniqueName('chaos'));
     const resultsKey = uniqueName('results');
-    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, KEEP_ALIVE_TIMEOUT: '1000' };
+    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, KEEP_ALIVE_TIMEOUT: '2000' };
     const first = await startWorkerApp(env);
     await queue.enqueue(new NodeTask('InteropHandlers:slow', [1_500, 'k1']));
     await queue.enqueue(new NodeTask('InteropHandlers:slow', [10, 'k2']));

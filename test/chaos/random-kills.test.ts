@@ -21,7 +21,7 @@ describe('worker processes SIGKILLed at random instants under load', () => {
     const queue = new Queue(redis, uniqueName('kills'));
     const resultsKey = uniqueName('results');
     const total = 400;
-    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, CONCURRENCY: '8', KEEP_ALIVE_TIMEOUT: '800' };
+    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, CONCURRENCY: '8', KEEP_ALIVE_TIMEOUT: '2000' };
     await queue.enqueueMany(Array.from({ length: total }, (_, i) => new NodeTask('InteropHandlers:slow', [40, `t${i}`])));
     const sweeper = new Sweeper({ queues: [queue], interval: 100, logger: quiet });
     sweeper.start();

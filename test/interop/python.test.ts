@@ -158,7 +158,7 @@ describe('killed workers across languages', () => {
   it('our worker SIGKILLed mid-task: the Python sweeper requeues it, it completes once more', async () => {
     const queue = new Queue(redis, uniqueName('kill-node'));
     const resultsKey = uniqueName('results');
-    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, KEEP_ALIVE_TIMEOUT: '1000' };
+    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, KEEP_ALIVE_TIMEOUT: '2000' };
     const first = await startWorkerApp(env);
     running.push(first);
     await queue.enqueue(new NodeTask('InteropHandlers:slow', [1_500, 'n1']));
@@ -187,7 +187,7 @@ describe('killed workers across languages', () => {
     await queue.enqueue(new PyTask('interop_tasks:slow', [1_500, 'p1']));
     const workerArgs = [
       'worker', '--redis', server.url, '--queue', queue.name, '--results-key', resultsKey,
-      '--keep-alive-timeout', '1', '--keep-alive-interval', '0.3', '--dequeue-timeout', '0.2',
+      '--keep-alive-timeout', '2', '--keep-alive-interval', '0.4', '--dequeue-timeout', '0.2',
     ];
     const first = python(workerArgs);
     await eventually(async () => (await records(resultsKey)).some((r) => r.tag === 'p1'), 15_000, 'p1 started');
