@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import {
@@ -225,6 +225,38 @@ describe('DelayedModule.forRoot', () => {
         assert.match(error.message, /deadLetter\.maxLength must be a positive integer/);
         return true;
       },
+    );
+  });
+
+  it('is global by default, and only where imported with isGlobal: false', async () => {
+    @Injectable()
+    class NeedsQueue {
+      constructor(readonly queue: DelayedQueue) {}
+    }
+    @Module({ providers: [NeedsQueue] })
+    class FeatureModule {}
+
+    const global = await app([DelayedModule.forRoot({ connection: server.url, worker: false }), FeatureModule]);
+    assert.ok(global.get(NeedsQueue).queue instanceof DelayedQueue);
+    await global.close();
+
+    // The DI error comes at compile time, before any close: give it a client of our own.
+    const client = new Redis(server.url);
+    await assert.rejects(
+      app([DelayedModule.forRoot({ connection: client, worker: false, isGlobal: false }), FeatureModule]),
+      /DelayedQueue/,
+    );
+    client.disconnect();
+  });
+
+  it('refuses @Task() on a request-scoped provider, naming it', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      @Task() run() {}
+    }
+    await assert.rejects(
+      app([DelayedModule.forRoot({ connection: server.url, worker: false })], [PerRequest]),
+      /PerRequest\.run has @Task\(\) but PerRequest is request- or transient-scoped/,
     );
   });
 
