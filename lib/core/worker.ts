@@ -63,11 +63,13 @@ interface Slot {
   /** `id` as bytes, cached: ioredis writes Buffers without converting them. */
   key: Buffer;
   /**
-   * idle: free, holds nothing. running: its task runs. releasing: its task finished and the
-   * HDEL that ends it is not confirmed yet; the slot is reused only once it is, so a lost
-   * HDEL can never leave a finished task behind under an id that later gets retired.
+   * idle: free, holds nothing. fetching: its id is in a dequeue whose reply has not come, so
+   * a task may be recorded under it at any moment. running: its task runs. releasing: its
+   * task finished and the HDEL that ends it is not confirmed yet; the slot is reused only
+   * once it is, so a lost HDEL can never leave a finished task behind under an id that later
+   * gets retired.
    */
-  state: 'idle' | 'running' | 'releasing';
+  state: 'idle' | 'fetching' | 'running' | 'releasing';
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped' | 'closed';
@@ -235,10 +237,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.stop();
     this.state = 'closed';
     clearInterval(this.keepAliveTimer);
-    // Every slot but the running ones holds nothing worth keeping: clear their entries (a
-    // release that never got through included) before the ids go, or a sweeper would re-run
-    // finished tasks.
-    const idleIds = this.slots.filter((slot) => slot.state !== 'running').map((slot) => slot.id);
+    // Idle and releasing slots hold nothing worth keeping: clear their entries (a release
+    // that never got through included) before the ids go, or a sweeper would re-run finished
+    // tasks. Running slots, and slots in a dequeue still unanswered at the deadline, may hold
+    // a task: their entries stay for the sweeper.
+    const idleIds = this.slots
+      .filter((slot) => slot.state === 'idle' || slot.state === 'releasing')
+      .map((slot) => slot.id);
     const offline = this.commands.multi();
     if (idleIds.length > 0) {
       for (const queue of this.queues) offline.hdel(queue.keys.processing, ...idleIds);
@@ -307,10 +312,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
             drained = taken < free.length;
           }
         }
-        this.idleSlots.push(...free.slice(taken));
+        this.returnIdle(free.slice(taken));
       } catch (error) {
         // Slots an earlier queue filled before the error are running: give back the others.
-        this.idleSlots.push(...free.filter((slot) => slot.state === 'idle'));
+        this.returnIdle(free.filter((slot) => slot.state === 'fetching'));
         if (this.state !== 'running') break;
         this.logger.error(`Fetching tasks failed: ${errorMessage(error)}; retrying`);
         await this.pause(DEFAULT_ERROR_BACKOFF);
@@ -318,7 +323,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** Up to `count` idle slots, adding new ids to the pool while it is below its bound. */
+  /**
+   * Up to `count` idle slots, marked fetching, adding new ids to the pool while it is below
+   * its bound.
+   */
   private takeIdleSlots(count: number): Slot[] {
     if (count <= 0) return [];
     const slots = this.idleSlots.splice(0, count);
@@ -330,7 +338,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // always exists before a processing entry names it.
       this.commands.set(slot.id, '1', 'PX', this.keepAliveTimeout).catch(() => undefined);
     }
+    for (const slot of slots) slot.state = 'fetching';
     return slots;
+  }
+
+  /** Slots a dequeue did not fill, back to idle. */
+  private returnIdle(slots: readonly Slot[]): void {
+    for (const slot of slots) slot.state = 'idle';
+    this.idleSlots.push(...slots);
   }
 
   /** Dequeues into `free[from..]`, starts the tasks, and returns how many it took. */
@@ -350,6 +365,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // puts whatever they hold back into the queue.
       this.retireSlotIds(slots);
       throw error;
+    }
+    if (this.state !== 'running' && this.state !== 'stopping') {
+      // The reply came after the drain's deadline: the worker is going offline and will not
+      // see these tasks through. They stay in processing, their slots stay "fetching" (never
+      // cleared), and once the ids are gone a sweeper puts them back.
+      return tasks.length;
     }
     for (let i = 0; i < tasks.length; i++) this.startTask(queue, slots[i]!, tasks[i]!);
     return tasks.length;

@@ -270,6 +270,32 @@ describe('Worker', () => {
     assert.equal(await queue.len(), 1);
   });
 
+  it('never clears a task a dequeue took after the shutdown deadline', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    const ran: string[] = [];
+    handlers.register('Late:run', async (name: string) => {
+      ran.push(name);
+      if (name === 'a') await sleep(300);
+    });
+    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quiet });
+    await worker.start();
+    await queue.enqueue(new NodeTask('Late:run', ['a']));
+    await eventually(() => worker.runningCount === 1);
+    await queue.enqueue(new NodeTask('Late:run', ['b']));
+    // Hold every command for 1.5 s: when "a" ends, the dequeue that takes "b" waits in Redis
+    // past the drain's deadline, and the worker's go-offline transaction queues behind it.
+    const admin = server.client();
+    await admin.client('PAUSE', 1_500, 'ALL');
+    await sleep(400); // "a" has ended; the dequeue for "b" is sent and held
+    await worker.close();
+    assert.deepEqual(ran, ['a'], 'b was not started after the deadline');
+    const held = (await queue.processingCount()) + (await queue.len());
+    assert.equal(held, 1, 'b is still in Redis, not cleared by going offline');
+    await eventually(async () => (await queue.requeueLost()).requeued === 1 || (await queue.len()) === 1, 5_000);
+    assert.equal(await queue.len(), 1, 'a sweeper puts b back');
+  });
+
   it('validates its options', () => {
     const queue = new Queue(redis, uniqueName());
     const handlers = new HandlerRegistry();
