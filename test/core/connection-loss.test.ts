@@ -23,10 +23,15 @@ describe('ConnectionLoss', () => {
     const redis = server.client();
     redis.options.autoResendUnfulfilledCommands = false;
     const loss = new ConnectionLoss(redis);
-    const blocked = loss.guard(redis.blpop('nothing-here', 5));
+    // The assertion is attached before the kill: the close can be seen before CLIENT KILL's
+    // own reply, and a rejection nobody listens to yet would fail the run.
+    const rejected = assert.rejects(
+      loss.guard(redis.blpop('nothing-here', 5)),
+      /connection closed before the reply arrived/,
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     await server.client().client('KILL', 'TYPE', 'normal');
-    await assert.rejects(blocked, /connection closed before the reply arrived/);
+    await rejected;
     assert.equal(loss.watching, 0);
   });
 });
