@@ -81,8 +81,9 @@ export class Queue {
 
   /**
    * Adds a task at the tail, with its notification, atomically. Enqueues made in the same
-   * turn of the event loop travel together in one script call: each task still lands with
-   * its own notification in one atomic step, and each promise settles with its batch.
+   * turn of the event loop travel together, up to 10,000 per script call: each task still
+   * lands with its own notification in one atomic step, and each promise settles with the
+   * script call that carried its task, so a failure is reported only to those it concerns.
    */
   enqueue(task: Task | Buffer): Promise<void> {
     let bytes: Buffer;
@@ -91,10 +92,12 @@ export class Queue {
     } catch (error) {
       return Promise.reject(error);
     }
-    let batch = this.batch;
-    if (batch === undefined) {
-      batch = this.batch = new EnqueueBatch();
-      process.nextTick(() => this.flush());
+    const batches = this.batches;
+    let batch = batches[batches.length - 1];
+    if (batch === undefined || batch.tasks.length === BULK_CHUNK) {
+      if (batches.length === 0) process.nextTick(this.flush);
+      batch = new EnqueueBatch();
+      batches.push(batch);
     }
     batch.tasks.push(bytes);
     return batch.done;
@@ -104,29 +107,25 @@ export class Queue {
   async enqueueMany(tasks: readonly (Task | Buffer)[]): Promise<void> {
     if (tasks.length === 0) return;
     const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
-    await this.pushAll(encoded);
-  }
-
-  private batch: EnqueueBatch | undefined;
-
-  private flush(): void {
-    const batch = this.batch!;
-    this.batch = undefined;
-    this.pushAll(batch.tasks).then(batch.resolve, batch.reject);
-  }
-
-  /** Bounded script calls keep Redis responsive: it runs nothing else during one. */
-  private async pushAll(tasks: Buffer[]): Promise<void> {
-    const keys = [this.keys.tasks, this.keys.notifications];
-    if (tasks.length <= BULK_CHUNK) {
-      await scripts.enqueue.run(this.redis, keys, tasks);
-      return;
-    }
     const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < tasks.length; i += BULK_CHUNK) {
-      writes.push(scripts.enqueue.run(this.redis, keys, tasks.slice(i, i + BULK_CHUNK)));
+    for (let i = 0; i < encoded.length; i += BULK_CHUNK) {
+      writes.push(this.push(i === 0 && encoded.length <= BULK_CHUNK ? encoded : encoded.slice(i, i + BULK_CHUNK)));
     }
     await Promise.all(writes);
+  }
+
+  /** This turn's enqueues, each at most BULK_CHUNK tasks; only the last one still fills. */
+  private batches: EnqueueBatch[] = [];
+
+  private readonly flush = (): void => {
+    const batches = this.batches;
+    this.batches = [];
+    for (const batch of batches) this.push(batch.tasks).then(batch.resolve, batch.reject);
+  };
+
+  /** One atomic script call; bounded (BULK_CHUNK) so Redis stays responsive: it runs nothing else during one. */
+  private push(tasks: Buffer[]): Promise<unknown> {
+    return scripts.enqueue.run(this.redis, [this.keys.tasks, this.keys.notifications], tasks);
   }
 
   /** Tasks waiting in the queue (not counting those being processed). */

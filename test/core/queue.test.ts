@@ -43,6 +43,32 @@ describe('Queue', () => {
     assert.deepEqual(await redis.lindexBuffer(queue.name, 25_000), encodeTask(tasks[25_000]!));
   });
 
+  it('writes same-turn enqueues in order, and rejects only the callers whose script call failed', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const payload = 'x'.repeat(200);
+    // Room for about one 10,000-task script call: the later calls of this turn meet an
+    // out-of-memory error.
+    const used = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    await redis.config('SET', 'maxmemory', String(used + 4_000_000));
+    try {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 40_000 }, (_, i) => queue.enqueue(new PyTask('m:f', [i, payload]))),
+      );
+      const landed = await queue.len();
+      const rejected = outcomes.filter((outcome) => outcome.status === 'rejected');
+      assert.ok(landed >= 10_000 && landed < 40_000, `${landed} landed`);
+      assert.equal(rejected.length, 40_000 - landed);
+      assert.match(String((rejected[0] as PromiseRejectedResult).reason), /OOM/);
+      // Those that landed are the first ones, in order, each with its notification.
+      assert.ok(outcomes.slice(0, landed).every((outcome) => outcome.status === 'fulfilled'));
+      assert.equal(await redis.llen(`${queue.name}_noti`), landed);
+      assert.deepEqual(await redis.lindexBuffer(queue.name, landed - 1), encodeTask(new PyTask('m:f', [landed - 1, payload])));
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+      await redis.del(queue.name, `${queue.name}_noti`);
+    }
+  });
+
   it('dequeues one task per slot and records it under the slot id', async () => {
     const queue = new Queue(redis, uniqueName());
     await queue.enqueueMany([new PyTask('m:a'), new PyTask('m:b'), new PyTask('m:c')]);
