@@ -16,6 +16,12 @@ import { Worker } from './core/worker.js';
 import { DELAYED_CONNECTION, DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
 
+/** Where a client connects, for error messages. */
+function describeConnection(redis: Redis): string {
+  const { path, host, port } = redis.options;
+  return path ? path : `${host ?? 'localhost'}:${port ?? 6379}`;
+}
+
 export interface DelayedConnection {
   readonly redis: Redis;
   /** Whether the module opened it (and so closes it). A client you passed in is never closed. */
@@ -63,7 +69,19 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
       shutdownTimeout: options.shutdownTimeout,
       logger: this.logger,
     });
-    await this.worker.start();
+    try {
+      await this.worker.start();
+    } catch (error) {
+      // Nest runs no shutdown hook after a failed bootstrap: stop what this host started and
+      // close the module's own connection, whose reconnect attempts would otherwise keep the
+      // process alive for ever.
+      this.worker = undefined;
+      await this.onApplicationShutdown();
+      throw new Error(
+        `nestjs-delayed: the worker for ${queues.map((name) => `"${name}"`).join(', ')} could not start, Redis at ${describeConnection(this.connection.redis)}: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
     this.logger.log(
       `Worker serving ${queues.map((name) => `"${name}"`).join(', ')} with ${options.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
     );

@@ -33,6 +33,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const SUITE_TIMEOUT = 12 * 60_000;
+
 // Outside .build/, which every build wipes: .ci/run reads the totals after later steps.
 mkdirSync(join(root, '.test-results'), { recursive: true });
 const tap = join(root, '.test-results', `${suite === 'main' ? 'tests' : suite}.tap`);
@@ -41,14 +43,20 @@ const result = spawnSync(
   [
     '--test',
     '--test-concurrency=2',
+    // A test that hangs fails instead of holding CI for its whole budget.
+    '--test-timeout=120000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
     `--test-reporter-destination=${tap}`,
     ...files,
   ],
-  { cwd: root, stdio: 'inherit' },
+  // And a test file whose process never exits (a handle left open) cannot either.
+  { cwd: root, stdio: 'inherit', timeout: SUITE_TIMEOUT, killSignal: 'SIGKILL' },
 );
+if (result.error?.code === 'ETIMEDOUT') {
+  console.error(`\nThe ${suite} suite did not end within ${SUITE_TIMEOUT / 60_000} minutes and was killed.`);
+}
 
 const report = readFileSync(tap, 'utf8');
 const count = (label) => Number(report.match(new RegExp(`^# ${label} (\\d+)$`, 'm'))?.[1] ?? 0);

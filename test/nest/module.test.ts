@@ -6,6 +6,7 @@ import { Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import {
+  DELAYED_CONNECTION,
   DelayedHost,
   DelayedModule,
   type DelayedModuleOptions,
@@ -387,6 +388,37 @@ describe('shutdown', () => {
     const started = Date.now();
     await application.close();
     assert.ok(Date.now() - started < 3_000, `close took ${Date.now() - started} ms`);
+  });
+
+  it('fails the bootstrap with a clear error when Redis is unreachable, and leaves nothing running', async () => {
+    const port = 1 + (await import('../helpers/redis-server.js').then((m) => m.freePort()));
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        DelayedModule.forRoot({
+          connection: { host: '127.0.0.1', port, maxRetriesPerRequest: 1, retryStrategy: () => 50 },
+          queue: uniqueName(),
+          worker: fastWorker(),
+          sweeper: { interval: 50 },
+        }),
+      ],
+      providers: [Mailer],
+    }).compile();
+    const application = moduleRef.createNestApplication({ logger: false });
+    const started = Date.now();
+    await assert.rejects(application.init(), (error: Error) => {
+      assert.match(error.message, /^nestjs-delayed: the worker for "[^"]+" could not start, Redis at 127\.0\.0\.1:\d+: /);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5_000, `bootstrap took ${Date.now() - started} ms to fail`);
+    // Nest calls no shutdown hook after a failed bootstrap: our connection must stop trying,
+    // or its reconnect attempts would keep the process alive.
+    const { redis: connection } = moduleRef.get<{ redis: Redis }>(DELAYED_CONNECTION);
+    let attempts = 0;
+    connection.on('reconnecting', () => attempts++);
+    await sleep(300);
+    assert.equal(attempts, 0, 'the connection still tries to reconnect');
+    assert.notEqual(connection.status, 'ready');
+    assert.equal(moduleRef.get(Sweeper).isRunning, false);
   });
 
   it('returns in bounded time when Redis goes away under a running worker', async () => {
