@@ -109,7 +109,7 @@ export class Queue {
     const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < encoded.length; i += BULK_CHUNK) {
-      writes.push(this.push(i === 0 && encoded.length <= BULK_CHUNK ? encoded : encoded.slice(i, i + BULK_CHUNK)));
+      writes.push(this.push(encoded.slice(i, i + BULK_CHUNK)));
     }
     await Promise.all(writes);
   }
