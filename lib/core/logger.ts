@@ -12,5 +12,11 @@ export const consoleLogger: DelayedLogger = {
 };
 
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // Handlers may throw anything; String() itself throws for an object without a prototype,
+  // and a message that cannot be read must not keep a failed task from its dead letter.
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }

@@ -212,6 +212,28 @@ describe('Worker', () => {
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
   });
 
+  it('buries what a handler throws even when it is not an Error, and keeps its slot', async () => {
+    const queue = new Queue(redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    handlers.register('Odd:throw', (kind: string) => {
+      throw kind === 'bare' ? Object.create(null) : kind === 'undefined' ? undefined : 'just a string';
+    });
+    let ran = 0;
+    handlers.register('Known:run', () => {
+      ran++;
+    });
+    await withWorker({ queues: [queue], handlers, logger: quiet }, async () => {
+      for (const kind of ['bare', 'undefined', 'string']) await queue.enqueue(new NodeTask('Odd:throw', [kind]));
+      await eventually(async () => (await queue.deadLetters.count()) === 3, 5_000, 'three dead letters');
+      // A slot that never came back would starve the pool (2 slot ids at concurrency 1).
+      await queue.enqueue(new NodeTask('Known:run'));
+      await eventually(() => ran === 1);
+    });
+    const letters = await queue.deadLetters.list();
+    assert.deepEqual(letters.map((l) => l.error), ['[object Object]', 'undefined', 'just a string']);
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+  });
+
   it('with dead letters off, logs and drops, leaving nothing', async () => {
     const queue = new Queue(redis, uniqueName(), { deadLetter: false });
     const lines: string[] = [];
