@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { HandlerRegistry, NodeTask, Queue, Sweeper, Worker } from '../../lib/core/index.js';
-import { eventually, freePort, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import { eventually, freePort, leftoverKeys, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-after(() => server.stop());
+// CLIENT KILL reaches every client of the server: a private one, even under REDIS_URL.
+const db = useRedisServer({ private: true });
 
-const quiet = { log() {}, warn() {}, error() {} };
 
 describe('Redis connections dropped under load', () => {
   it('loses no task and runs none twice: the worker reconnects, uncertain slots are recovered', async () => {
-    const queue = new Queue(redis, uniqueName('drop'));
+    const queue = new Queue(db.redis, uniqueName('drop'));
     const runs = new Map<number, number>();
     const handlers = new HandlerRegistry();
     handlers.register('Drop:run', async (n: number) => {
@@ -33,21 +27,21 @@ describe('Redis connections dropped under load', () => {
       keepAliveInterval: 200,
       keepAliveTimeout: 3_000,
       dequeueTimeout: 200,
-      logger: quiet,
+      logger: quietLogger,
     });
-    const sweeper = new Sweeper({ queues: [queue], interval: 250, logger: quiet });
+    const sweeper = new Sweeper({ queues: [queue], interval: 250, logger: quietLogger });
     await worker.start();
     sweeper.start();
     try {
       await eventually(() => runs.size > total / 4, 20_000, 'a quarter done');
       // Cut every client connection, ours included, twice, while tasks are in flight.
-      const killer = server.client();
+      const killer = db.server.client();
       await killer.client('KILL', 'TYPE', 'normal');
       await sleep(50);
       await killer.client('KILL', 'TYPE', 'normal');
       await eventually(() => runs.size === total, 30_000, `all ${total} tasks run (got ${runs.size})`);
       await eventually(
-        async () => (await leftoverKeys(redis, queue.name)).length === 0,
+        async () => (await leftoverKeys(db.redis, queue.name)).length === 0,
         10_000,
         'nothing left in Redis',
       );
@@ -71,7 +65,7 @@ describe('Redis unreachable', () => {
     const started = Date.now();
     await assert.rejects(queue.enqueue(new NodeTask('X:y')), /max retries|ECONNREFUSED|Connection is closed/);
     assert.ok(Date.now() - started < 5_000);
-    const worker = new Worker({ queues: [queue], handlers: new HandlerRegistry(), logger: quiet });
+    const worker = new Worker({ queues: [queue], handlers: new HandlerRegistry(), logger: quietLogger });
     await assert.rejects(worker.start());
     client.disconnect();
   });

@@ -1,29 +1,21 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { NodeTask, Queue, Sweeper } from '../../lib/core/index.js';
-import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import { eventually, leftoverKeys, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 import { type Spawned, startWorkerApp } from '../helpers/processes.js';
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-after(() => server.stop());
+const db = useRedisServer();
 
-const quiet = { log() {}, warn() {}, error() {} };
 
 describe('worker processes SIGKILLed at random instants under load', () => {
   it('lose nothing, and re-run only tasks a killed process had started', async () => {
-    const queue = new Queue(redis, uniqueName('kills'));
+    const queue = new Queue(db.redis, uniqueName('kills'));
     const resultsKey = uniqueName('results');
     const total = 400;
-    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, CONCURRENCY: '8', KEEP_ALIVE_TIMEOUT: '2000' };
+    const env = { REDIS_URL: db.server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, CONCURRENCY: '8', KEEP_ALIVE_TIMEOUT: '2000' };
     await queue.enqueueMany(Array.from({ length: total }, (_, i) => new NodeTask('InteropHandlers:slow', [40, `t${i}`])));
-    const sweeper = new Sweeper({ queues: [queue], interval: 100, logger: quiet });
+    const sweeper = new Sweeper({ queues: [queue], interval: 100, logger: quietLogger });
     sweeper.start();
     const killedPids = new Set<number>();
     let worker: Spawned | undefined;
@@ -38,7 +30,7 @@ describe('worker processes SIGKILLed at random instants under load', () => {
         await victim.exited;
         workers.push(await startWorkerApp(env));
       }
-      const done = async () => new Set((await redis.lrange(resultsKey, 0, -1)).map((l) => JSON.parse(l)).filter((r) => r.phase === 'done').map((r) => r.tag)).size;
+      const done = async () => new Set((await db.redis.lrange(resultsKey, 0, -1)).map((l) => JSON.parse(l)).filter((r) => r.phase === 'done').map((r) => r.tag)).size;
       await eventually(async () => (await done()) === total, 30_000, `all ${total} tasks done`);
       for (worker of workers) {
         worker.child.kill('SIGTERM');
@@ -47,7 +39,7 @@ describe('worker processes SIGKILLed at random instants under load', () => {
     } finally {
       await sweeper.stop();
     }
-    const records = (await redis.lrange(resultsKey, 0, -1)).map((line) => JSON.parse(line) as { tag: string; phase: string; pid: number });
+    const records = (await db.redis.lrange(resultsKey, 0, -1)).map((line) => JSON.parse(line) as { tag: string; phase: string; pid: number });
     const starts = new Map<string, number[]>();
     for (const r of records.filter((r) => r.phase === 'start')) starts.set(r.tag, [...(starts.get(r.tag) ?? []), r.pid]);
     assert.equal(starts.size, total, 'every task started');
@@ -58,6 +50,7 @@ describe('worker processes SIGKILLed at random instants under load', () => {
     assert.equal(killedPids.size, 6);
     const rerun = [...starts.values()].filter((pids) => pids.length > 1).length;
     assert.ok(rerun > 0, 'the kills hit running tasks (else this test proves nothing)');
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
+    await db.redis.del(resultsKey);
   });
 });

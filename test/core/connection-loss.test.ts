@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConnectionLoss } from '../../lib/core/connection-loss.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/redis-server.js';
 
-let server: TestRedis;
-before(async () => {
-  server = await startRedis();
-});
-after(() => server.stop());
+// CLIENT KILL reaches every client of the server: a private one, even under REDIS_URL.
+const db = useRedisServer({ private: true });
 
 describe('ConnectionLoss', () => {
   it('passes results and errors through and keeps nothing once they settle', async () => {
-    const redis = server.client();
+    const redis = db.server.client();
     const loss = new ConnectionLoss(redis);
     const replies = await Promise.all(Array.from({ length: 1_000 }, () => loss.guard(redis.ping())));
     assert.ok(replies.every((reply) => reply === 'PONG'));
@@ -20,7 +17,7 @@ describe('ConnectionLoss', () => {
   });
 
   it('rejects a command in flight when the connection closes, which ioredis alone never settles', async () => {
-    const redis = server.client();
+    const redis = db.server.client();
     redis.options.autoResendUnfulfilledCommands = false;
     const loss = new ConnectionLoss(redis);
     // The assertion is attached before the kill: the close can be seen before CLIENT KILL's
@@ -30,7 +27,7 @@ describe('ConnectionLoss', () => {
       /connection closed before the reply arrived/,
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await server.client().client('KILL', 'TYPE', 'normal');
+    await db.server.client().client('KILL', 'TYPE', 'normal');
     await rejected;
     assert.equal(loss.watching, 0);
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import {
   type DelayedLogger,
   encodeMsgpack,
@@ -14,17 +13,11 @@ import {
   Worker,
   type WorkerOptions,
 } from '../../lib/core/index.js';
-import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import { eventually, leftoverKeys, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-after(() => server.stop());
+// CLIENT PAUSE reaches every client of the server: a private one, even under REDIS_URL.
+const db = useRedisServer({ private: true });
 
-const quiet: DelayedLogger = { log() {}, warn() {}, error() {} };
 
 function recordingLogger(lines: string[]): DelayedLogger {
   return {
@@ -38,7 +31,7 @@ async function withWorker(
   options: Partial<WorkerOptions> & { queues: Queue[]; handlers: HandlerRegistry },
   body: (worker: Worker) => Promise<void>,
 ): Promise<void> {
-  const worker = new Worker({ logger: quiet, dequeueTimeout: 200, ...options });
+  const worker = new Worker({ logger: quietLogger, dequeueTimeout: 200, ...options });
   await worker.start();
   try {
     await body(worker);
@@ -49,7 +42,7 @@ async function withWorker(
 
 describe('Worker', () => {
   it('runs tasks with their args and kwargs, then leaves nothing behind', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const calls: unknown[][] = [];
     const handlers = new HandlerRegistry();
     handlers.register('Math:add', (...args: unknown[]) => {
@@ -62,11 +55,11 @@ describe('Worker', () => {
       assert.deepEqual(calls, [[1, 2], [1, { b: 2 }]]);
       await eventually(async () => (await queue.processingCount()) === 0, 5_000, 'release');
     });
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('awaits async handlers and keeps `this`', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const service = {
       seen: [] as string[],
       async handle(value: string) {
@@ -84,7 +77,7 @@ describe('Worker', () => {
   });
 
   it('runs up to `concurrency` tasks at once, each slot under its own id', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     let running = 0;
     let peak = 0;
     let done = 0;
@@ -98,21 +91,21 @@ describe('Worker', () => {
     });
     await withWorker({ queues: [queue], handlers, concurrency: 4 }, async (worker) => {
       assert.equal(new Set(worker.slotIds).size, 4);
-      for (const id of worker.slotIds) assert.equal(await redis.exists(id), 1, 'liveness key per slot');
+      for (const id of worker.slotIds) assert.equal(await db.redis.exists(id), 1, 'liveness key per slot');
       assert.ok(worker.slotIds.length <= 8, 'at most two ids per slot');
       await queue.enqueueMany(Array.from({ length: 12 }, () => new NodeTask('Slow:run')));
       await eventually(async () => (await queue.processingCount()) === 4, 5_000, 'four held at once');
-      const held = await redis.hkeys(`${queue.name}_processing`);
+      const held = await db.redis.hkeys(`${queue.name}_processing`);
       assert.equal(new Set(held).size, 4);
       for (const id of held) assert.ok(worker.slotIds.includes(id), 'held under a slot id of this worker');
       await eventually(() => done === 12, 10_000, 'all done');
     });
     assert.equal(peak, 4);
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('drains a large batch with many slots and loses nothing', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const seen = new Set<number>();
     let calls = 0;
     const handlers = new HandlerRegistry();
@@ -123,14 +116,14 @@ describe('Worker', () => {
     await withWorker({ queues: [queue], handlers, concurrency: 50 }, async () => {
       await queue.enqueueMany(Array.from({ length: 5_000 }, (_, i) => new NodeTask('Count:n', [i])));
       await eventually(() => seen.size === 5_000, 20_000, '5000 tasks');
-      await eventually(async () => (await leftoverKeys(redis, queue.name)).length === 0, 5_000, 'clean');
+      await eventually(async () => (await leftoverKeys(db.redis, queue.name)).length === 0, 5_000, 'clean');
     });
     assert.equal(calls, 5_000, 'each task ran exactly once');
   });
 
   it('serves several queues, the first listed first', async () => {
-    const high = new Queue(redis, uniqueName('high'));
-    const low = new Queue(redis, uniqueName('low'));
+    const high = new Queue(db.redis, uniqueName('high'));
+    const low = new Queue(db.redis, uniqueName('low'));
     const order: string[] = [];
     const handlers = new HandlerRegistry();
     handlers.register('P:run', (label: string) => {
@@ -148,7 +141,7 @@ describe('Worker', () => {
   });
 
   it('retries a failing task `retry` times, then buries it (retry=2 runs 3 times)', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     let attempts = 0;
     const handlers = new HandlerRegistry();
     handlers.register('Flaky:run', () => {
@@ -165,11 +158,11 @@ describe('Worker', () => {
     assert.equal(letter!.error, 'attempt 3 failed');
     assert.equal(letter!.funcPath, 'Flaky:run');
     assert.deepEqual(letter!.task, encodeTask(new NodeTask('Flaky:run', ['x'])), 'the last attempt, bytes as queued');
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('succeeds on a retry and stops there', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     let attempts = 0;
     const handlers = new HandlerRegistry();
     handlers.register('Flaky:once', () => {
@@ -182,11 +175,11 @@ describe('Worker', () => {
     });
     assert.equal(attempts, 2);
     assert.equal(await queue.deadLetters.count(), 0);
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('buries unknown handlers, Go tasks and undecodable bytes, and carries on', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const lines: string[] = [];
     let ran = 0;
     const handlers = new HandlerRegistry();
@@ -209,11 +202,11 @@ describe('Worker', () => {
     assert.deepEqual(letters[2]!.task, Buffer.from('\xc1garbage', 'latin1'), 'original bytes kept');
     assert.equal(letters[2]!.funcPath, null);
     assert.ok(lines.some((l) => l.startsWith('error') && l.includes('Nobody:home') && l.includes('dead letters')));
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('buries what a handler throws even when it is not an Error, and keeps its slot', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
     handlers.register('Odd:throw', (kind: string) => {
       throw kind === 'bare' ? Object.create(null) : kind === 'undefined' ? undefined : 'just a string';
@@ -222,7 +215,7 @@ describe('Worker', () => {
     handlers.register('Known:run', () => {
       ran++;
     });
-    await withWorker({ queues: [queue], handlers, logger: quiet }, async () => {
+    await withWorker({ queues: [queue], handlers, logger: quietLogger }, async () => {
       for (const kind of ['bare', 'undefined', 'string']) await queue.enqueue(new NodeTask('Odd:throw', [kind]));
       await eventually(async () => (await queue.deadLetters.count()) === 3, 5_000, 'three dead letters');
       // A slot that never came back would starve the pool (2 slot ids at concurrency 1).
@@ -231,11 +224,11 @@ describe('Worker', () => {
     });
     const letters = await queue.deadLetters.list();
     assert.deepEqual(letters.map((l) => l.error), ['[object Object]', 'undefined', 'just a string']);
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('with dead letters off, logs and drops, leaving nothing', async () => {
-    const queue = new Queue(redis, uniqueName(), { deadLetter: false });
+    const queue = new Queue(db.redis, uniqueName(), { deadLetter: false });
     const lines: string[] = [];
     const handlers = new HandlerRegistry();
     handlers.register('Bad:run', () => {
@@ -249,20 +242,20 @@ describe('Worker', () => {
       await eventually(() => events.length === 2);
     });
     assert.deepEqual(events, ['dropped', 'dropped']);
-    assert.equal(await redis.exists(`${queue.name}_dead`), 0);
+    assert.equal(await db.redis.exists(`${queue.name}_dead`), 0);
     assert.ok(lines.some((l) => l.includes('dropped') && l.includes('boom')));
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
   it('stops gracefully: finishes running tasks, releases them, goes offline', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     let finished = 0;
     const handlers = new HandlerRegistry();
     handlers.register('Slow:run', async () => {
       await sleep(300);
       finished++;
     });
-    const worker = new Worker({ queues: [queue], handlers, concurrency: 2, logger: quiet });
+    const worker = new Worker({ queues: [queue], handlers, concurrency: 2, logger: quietLogger });
     await worker.start();
     await queue.enqueueMany([new NodeTask('Slow:run'), new NodeTask('Slow:run'), new NodeTask('Slow:run')]);
     await eventually(() => worker.runningCount === 2);
@@ -273,41 +266,41 @@ describe('Worker', () => {
     assert.equal(finished, 2);
     assert.equal(await queue.len(), 1, 'the third task was never taken');
     assert.equal(await queue.processingCount(), 0);
-    for (const id of ids) assert.equal(await redis.exists(id), 0, 'liveness keys deleted');
+    for (const id of ids) assert.equal(await db.redis.exists(id), 0, 'liveness keys deleted');
   });
 
   it('leaves tasks still running at the shutdown deadline recoverable', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
     handlers.register('Stuck:run', () => sleep(3_000));
-    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quiet });
+    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quietLogger });
     await worker.start();
     await queue.enqueue(new NodeTask('Stuck:run'));
     await eventually(() => worker.runningCount === 1);
     await worker.close();
     assert.equal(await queue.processingCount(), 1, 'still held, not dropped');
-    const [id] = await redis.hkeys(`${queue.name}_processing`);
-    assert.equal(await redis.exists(id!), 0, 'its worker is offline');
+    const [id] = await db.redis.hkeys(`${queue.name}_processing`);
+    assert.equal(await db.redis.exists(id!), 0, 'its worker is offline');
     assert.equal((await queue.requeueLost()).requeued, 1);
     assert.equal(await queue.len(), 1);
   });
 
   it('never clears a task a dequeue took after the shutdown deadline', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
     const ran: string[] = [];
     handlers.register('Late:run', async (name: string) => {
       ran.push(name);
       if (name === 'a') await sleep(300);
     });
-    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quiet });
+    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quietLogger });
     await worker.start();
     await queue.enqueue(new NodeTask('Late:run', ['a']));
     await eventually(() => worker.runningCount === 1);
     await queue.enqueue(new NodeTask('Late:run', ['b']));
     // Hold every command for 1.5 s: when "a" ends, the dequeue that takes "b" waits in Redis
     // past the drain's deadline, and the worker's go-offline transaction queues behind it.
-    const admin = server.client();
+    const admin = db.server.client();
     await admin.client('PAUSE', 1_500, 'ALL');
     await sleep(400); // "a" has ended; the dequeue for "b" is sent and held
     await worker.close();
@@ -319,7 +312,7 @@ describe('Worker', () => {
   });
 
   it('validates its options', () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
     assert.throws(() => new Worker({ queues: [queue], handlers, concurrency: 0 }), /concurrency must be a positive integer/);
     assert.throws(() => new Worker({ queues: [], handlers }), /at least one queue/);
@@ -331,12 +324,12 @@ describe('Worker', () => {
   });
 
   it('refreshes liveness keys while it runs', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     await withWorker(
       { queues: [queue], handlers: new HandlerRegistry(), keepAliveInterval: 100, keepAliveTimeout: 300 },
       async (worker) => {
         await sleep(700);
-        for (const id of worker.slotIds) assert.equal(await redis.exists(id), 1);
+        for (const id of worker.slotIds) assert.equal(await db.redis.exists(id), 1);
       },
     );
   });
@@ -344,9 +337,9 @@ describe('Worker', () => {
 
 describe('a broken queue', () => {
   it('is reported and does not disturb the other queues or exceed concurrency', async () => {
-    const good = new Queue(redis, uniqueName('good'));
-    const broken = new Queue(redis, uniqueName('broken'));
-    await redis.set(`${broken.name}_noti`, 'not a list'); // WRONGTYPE for every dequeue
+    const good = new Queue(db.redis, uniqueName('good'));
+    const broken = new Queue(db.redis, uniqueName('broken'));
+    await db.redis.set(`${broken.name}_noti`, 'not a list'); // WRONGTYPE for every dequeue
     const lines: string[] = [];
     const runs = new Map<number, number>();
     let running = 0;
@@ -371,25 +364,25 @@ describe('a broken queue', () => {
     assert.ok(peak <= 2, `ran ${peak} tasks at once with concurrency 2`);
     assert.ok([...runs.values()].every((count) => count === 1), 'each task ran once');
     assert.ok(lines.some((l) => l.startsWith('error Fetching tasks failed') && l.includes('WRONGTYPE')));
-    assert.deepEqual(await leftoverKeys(redis, good.name), []);
-    await redis.del(`${broken.name}_noti`);
+    assert.deepEqual(await leftoverKeys(db.redis, good.name), []);
+    await db.redis.del(`${broken.name}_noti`);
   });
 });
 
 describe('a stray notification', () => {
   it('does not disturb a worker', async () => {
-    const queue = new Queue(redis, uniqueName());
+    const queue = new Queue(db.redis, uniqueName());
     let ran = 0;
     const handlers = new HandlerRegistry();
     handlers.register('S:run', () => {
       ran++;
     });
-    await redis.rpush(`${queue.name}_noti`, '1', '1', '1');
+    await db.redis.rpush(`${queue.name}_noti`, '1', '1', '1');
     await withWorker({ queues: [queue], handlers }, async () => {
       await sleep(300);
       await queue.enqueue(new PyTask('S:run'));
       await eventually(() => ran === 1);
     });
-    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 });

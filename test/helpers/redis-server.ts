@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
@@ -29,7 +30,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export interface StartRedisOptions {
+  /**
+   * Always start a redis-server of our own, even when REDIS_URL is set: for tests that
+   * change what every client of the server sees (CLIENT KILL or PAUSE, CONFIG SET, stopping
+   * it), which must not disturb other test files sharing REDIS_URL.
+   */
+  readonly private?: boolean;
+}
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const clients: Redis[] = [];
   const client = (url: string) => () => {
     const redis = new Redis(url, { maxRetriesPerRequest: 1 });
@@ -41,7 +51,7 @@ export async function startRedis(): Promise<TestRedis> {
     for (const redis of clients) redis.disconnect();
   };
 
-  if (process.env.REDIS_URL) {
+  if (process.env.REDIS_URL && !options.private) {
     const url = process.env.REDIS_URL;
     return { url, port: Number(new URL(url).port || 6379), client: client(url), stop: async () => closeClients() };
   }
@@ -60,6 +70,38 @@ export async function startRedis(): Promise<TestRedis> {
     },
   };
 }
+
+/** A test file's Redis: started before its first test, stopped after its last. */
+export interface FileRedis {
+  readonly server: TestRedis;
+  /** One client for the whole file. */
+  readonly redis: Redis;
+}
+
+/** Registers the before/after hooks of a test file's Redis and hands it out once started. */
+export function useRedisServer(options: StartRedisOptions = {}): FileRedis {
+  let started: FileRedis | undefined;
+  before(async () => {
+    const server = await startRedis(options);
+    started = { server, redis: server.client() };
+  });
+  after(() => started?.server.stop());
+  const get = (): FileRedis => {
+    if (started === undefined) throw new Error('The test Redis is used before its before() hook ran');
+    return started;
+  };
+  return {
+    get server() {
+      return get().server;
+    },
+    get redis() {
+      return get().redis;
+    },
+  };
+}
+
+/** A logger that says nothing, for engine parts under test. */
+export const quietLogger = { log() {}, warn() {}, error() {} };
 
 export function spawnRedis(port: number): ChildProcess {
   const bin = process.env.REDIS_SERVER ?? 'redis-server';

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { encodeTask, GoTask, NodeTask, PyTask, Queue, Sweeper } from '../../lib/core/index.js';
 import { fromTagged, toTagged } from '../fixtures/tagged-json.js';
 import { type Spawned, spawnProcess, startWorkerApp } from '../helpers/processes.js';
-import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import { eventually, leftoverKeys, quietLogger, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
 
 const PEER_DIR = fileURLToPath(new URL('../../../test/interop/python/', import.meta.url));
 const PYTHON = join(PEER_DIR, '.venv', 'bin', 'python');
@@ -30,7 +30,6 @@ const valueCases: ValueCase[] = JSON.parse((await import('node:fs')).readFileSyn
 let server: TestRedis;
 let redis: Redis;
 const running: Spawned[] = [];
-const quiet = { log() {}, warn() {}, error() {} };
 
 before(async () => {
   if (!existsSync(PYTHON)) {
@@ -94,6 +93,7 @@ describe('Python delayed -> nestjs-delayed', () => {
       assert.deepEqual(fromTagged(got[i]!.args), jsArgs(value), `case ${value.name}`);
     });
     assert.deepEqual(await leftoverKeys(redis, queue), []);
+    await redis.del(resultsKey);
   });
 
   it('retries a Python task with retry=2 exactly 3 times, then keeps it as a dead letter', async () => {
@@ -118,6 +118,8 @@ describe('Python delayed -> nestjs-delayed', () => {
     assert.equal(letter!.funcPath, 'InteropHandlers:fail');
     assert.match(letter!.error, /always fails/);
     assert.deepEqual(await leftoverKeys(redis, queue), []);
+    await dead.deadLetters.purge();
+    await redis.del(resultsKey);
   });
 });
 
@@ -151,6 +153,7 @@ describe('nestjs-delayed -> Python delayed', () => {
     const bytes = got[valueCases.findIndex((v) => v.name === 'str-vs-bytes')]!;
     assert.deepEqual(bytes.args, ['abc', { $bytes: '616263' }]);
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    await redis.del(resultsKey);
   });
 });
 
@@ -179,6 +182,7 @@ describe('killed workers across languages', () => {
     }
     assert.deepEqual((await records(resultsKey)).map((r) => r.phase), ['start', 'start', 'done']);
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    await redis.del(resultsKey);
   });
 
   it('a Python worker SIGKILLed mid-task: our sweeper requeues it, it completes once more', async () => {
@@ -195,7 +199,7 @@ describe('killed workers across languages', () => {
     await first.exited;
     assert.equal(await queue.processingCount(), 1);
 
-    const sweeper = new Sweeper({ queues: [queue], interval: 100, logger: quiet });
+    const sweeper = new Sweeper({ queues: [queue], interval: 100, logger: quietLogger });
     sweeper.start();
     await eventually(async () => (await queue.len()) === 1, 10_000, 'requeued by our sweeper');
     await sweeper.stop();
@@ -208,6 +212,7 @@ describe('killed workers across languages', () => {
     }
     assert.deepEqual((await records(resultsKey)).map((r) => r.phase), ['start', 'start', 'done']);
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    await redis.del(resultsKey);
   });
 });
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
@@ -16,15 +16,9 @@ import {
   Sweeper,
   Task,
 } from '../../lib/index.js';
-import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import { eventually, freePort, leftoverKeys, startRedis, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-after(() => server.stop());
+const db = useRedisServer();
 
 const calls: { name: string; args: unknown[] }[] = [];
 
@@ -85,7 +79,7 @@ describe('DelayedModule.forRoot', () => {
     calls.length = 0;
     const queue = uniqueName();
     const application = await app(
-      [DelayedModule.forRoot({ connection: server.url, queue, worker: fastWorker() })],
+      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: fastWorker() })],
       [Mailer, Pipeline],
     );
     try {
@@ -111,30 +105,30 @@ describe('DelayedModule.forRoot', () => {
     } finally {
       await application.close();
     }
-    await eventually(async () => (await leftoverKeys(redis, queue)).length === 0, 2_000, 'clean queue');
+    await eventually(async () => (await leftoverKeys(db.redis, queue)).length === 0, 2_000, 'clean queue');
   });
 
   it('writes the task name and retry from @Task() metadata', async () => {
     const queue = uniqueName();
-    const application = await app([DelayedModule.forRoot({ connection: server.url, queue, worker: false })]);
+    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: false })]);
     try {
       await application.get(DelayedQueue).delay(Mailer, 'digest', 7);
-      const [bytes] = await redis.lrangeBuffer(queue, 0, -1);
+      const [bytes] = await db.redis.lrangeBuffer(queue, 0, -1);
       // ["mail.digest", [7], {}, 2]
       assert.equal(bytes!.toString('hex'), '94ab6d61696c2e646967657374910780' + '02');
     } finally {
       await application.close();
     }
-    await redis.del(queue, `${queue}_noti`);
+    await db.redis.del(queue, `${queue}_noti`);
   });
 
   it('lets a producer-only app delay tasks of classes it does not provide, without consuming', async () => {
     const queue = uniqueName();
-    const application = await app([DelayedModule.forRoot({ connection: server.url, queue })]);
+    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue })]);
     try {
       await application.get(DelayedQueue).delay(Mailer, 'send', 'x@y.z', 'subject');
       await sleep(200);
-      assert.equal(await redis.llen(queue), 1, 'nothing consumed the task');
+      assert.equal(await db.redis.llen(queue), 1, 'nothing consumed the task');
       assert.equal(application.get(DelayedHost).activeWorker, undefined);
       await assert.rejects(
         application.get(DelayedQueue).delay(Mailer, 'notATask'),
@@ -143,20 +137,20 @@ describe('DelayedModule.forRoot', () => {
     } finally {
       await application.close();
     }
-    await redis.del(queue, `${queue}_noti`);
+    await db.redis.del(queue, `${queue}_noti`);
   });
 
   it('does not consume when worker is false, even with handlers', async () => {
     const queue = uniqueName();
-    const application = await app([DelayedModule.forRoot({ connection: server.url, queue, worker: false })], [Mailer]);
+    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: false })], [Mailer]);
     try {
       await application.get(DelayedQueue).delay(Mailer, 'send', 'a', 'b');
       await sleep(200);
-      assert.equal(await redis.llen(queue), 1);
+      assert.equal(await db.redis.llen(queue), 1);
     } finally {
       await application.close();
     }
-    await redis.del(queue, `${queue}_noti`);
+    await db.redis.del(queue, `${queue}_noti`);
   });
 
   it('provides named queues and routes @Task({ queue }) handlers to them', async () => {
@@ -178,7 +172,7 @@ describe('DelayedModule.forRoot', () => {
     }
 
     const application = await app(
-      [DelayedModule.forRoot({ connection: server.url, queue: main, worker: fastWorker(), queues: [emails] })],
+      [DelayedModule.forRoot({ connection: db.server.url, queue: main, worker: fastWorker(), queues: [emails] })],
       [EmailHandlers, Signup],
     );
     try {
@@ -205,7 +199,7 @@ describe('DelayedModule.forRoot', () => {
       @Task('same.name') go() {}
     }
     await assert.rejects(
-      app([DelayedModule.forRoot({ connection: server.url, queue: uniqueName(), worker: false })], [A, B]),
+      app([DelayedModule.forRoot({ connection: db.server.url, queue: uniqueName(), worker: false })], [A, B]),
       /Task name "same\.name" is claimed by both A\.run and B\.go/,
     );
   });
@@ -214,7 +208,7 @@ describe('DelayedModule.forRoot', () => {
     await assert.rejects(
       app([
         DelayedModule.forRoot({
-          connection: server.url,
+          connection: db.server.url,
           worker: { concurrency: 0, keepAliveInterval: 5_000, keepAliveTimeout: 1_000, concurency: 3 } as never,
           deadLetter: { maxLength: -1 },
         }),
@@ -237,12 +231,12 @@ describe('DelayedModule.forRoot', () => {
     @Module({ providers: [NeedsQueue] })
     class FeatureModule {}
 
-    const global = await app([DelayedModule.forRoot({ connection: server.url, worker: false }), FeatureModule]);
+    const global = await app([DelayedModule.forRoot({ connection: db.server.url, worker: false }), FeatureModule]);
     assert.ok(global.get(NeedsQueue).queue instanceof DelayedQueue);
     await global.close();
 
     // The DI error comes at compile time, before any close: give it a client of our own.
-    const client = new Redis(server.url);
+    const client = new Redis(db.server.url);
     await assert.rejects(
       app([DelayedModule.forRoot({ connection: client, worker: false, isGlobal: false }), FeatureModule]),
       /DelayedQueue/,
@@ -256,13 +250,13 @@ describe('DelayedModule.forRoot', () => {
       @Task() run() {}
     }
     await assert.rejects(
-      app([DelayedModule.forRoot({ connection: server.url, worker: false })], [PerRequest]),
+      app([DelayedModule.forRoot({ connection: db.server.url, worker: false })], [PerRequest]),
       /PerRequest\.run has @Task\(\) but PerRequest is request- or transient-scoped/,
     );
   });
 
   it('never closes a client you passed in', async () => {
-    const client = new Redis(server.url);
+    const client = new Redis(db.server.url);
     const application = await app([DelayedModule.forRoot({ connection: client, queue: uniqueName(), worker: fastWorker() })], [Mailer]);
     await application.close();
     assert.equal(await client.ping(), 'PONG');
@@ -273,7 +267,7 @@ describe('DelayedModule.forRoot', () => {
 describe('DelayedModule.forRootAsync', () => {
   @Injectable()
   class Config {
-    readonly url = () => server.url;
+    readonly url = () => db.server.url;
   }
   @Module({ providers: [Config], exports: [Config] })
   class ConfigModule {}
@@ -325,7 +319,7 @@ describe('DelayedModule.forRootAsync', () => {
       constructor(@InjectQueue(extra) readonly queue: DelayedQueue) {}
     }
     const application = await app(
-      [DelayedModule.forRootAsync({ useFactory: () => ({ connection: server.url, worker: false }), queues: [extra] })],
+      [DelayedModule.forRootAsync({ useFactory: () => ({ connection: db.server.url, worker: false }), queues: [extra] })],
       [UsesExtra],
     );
     try {
@@ -360,7 +354,7 @@ describe('shutdown', () => {
     }
 
     const application = await app(
-      [DelayedModule.forRoot({ connection: server.url, queue, worker: { concurrency: 2, dequeueTimeout: 100, shutdownTimeout: 5_000 } })],
+      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: { concurrency: 2, dequeueTimeout: 100, shutdownTimeout: 5_000 } })],
       [Drainer],
     );
     const delayed = application.get(DelayedQueue);
@@ -368,13 +362,13 @@ describe('shutdown', () => {
     await eventually(() => events.includes('start 1'));
     await application.close();
     assert.deepEqual(events, ['start 1', 'end 1']);
-    assert.equal(await redis.llen(queue), 1, 'the follow-up was enqueued during the drain');
-    assert.equal(await redis.hlen(`${queue}_processing`), 0, 'the drained task was released');
-    await redis.del(queue, `${queue}_noti`);
+    assert.equal(await db.redis.llen(queue), 1, 'the follow-up was enqueued during the drain');
+    assert.equal(await db.redis.hlen(`${queue}_processing`), 0, 'the drained task was released');
+    await db.redis.del(queue, `${queue}_noti`);
   });
 
   it('returns in bounded time when Redis is unreachable', async () => {
-    const port = 1 + (await import('../helpers/redis-server.js').then((m) => m.freePort()));
+    const port = 1 + (await freePort());
     const application = await app(
       [
         DelayedModule.forRoot({
@@ -391,7 +385,7 @@ describe('shutdown', () => {
   });
 
   it('fails the bootstrap with a clear error when Redis is unreachable, and leaves nothing running', async () => {
-    const port = 1 + (await import('../helpers/redis-server.js').then((m) => m.freePort()));
+    const port = 1 + (await freePort());
     const moduleRef = await Test.createTestingModule({
       imports: [
         DelayedModule.forRoot({
@@ -422,8 +416,8 @@ describe('shutdown', () => {
   });
 
   it('returns in bounded time when Redis goes away under a running worker', async () => {
-    const { startRedis: start } = await import('../helpers/redis-server.js');
-    const own = await start();
+    // A server of its own, even under REDIS_URL: this test stops it.
+    const own = await startRedis({ private: true });
     const application = await app(
       [DelayedModule.forRoot({ connection: own.url, queue: uniqueName(), worker: { dequeueTimeout: 100, shutdownTimeout: 1_000 } })],
       [Mailer],

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { spawnProcess } from '../helpers/processes.js';
-import { eventually, freePort, leftoverKeys, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { eventually, freePort, leftoverKeys, useRedisServer } from '../helpers/redis-server.js';
 
 const sample = (file: string) => fileURLToPath(new URL(`../../sample/${file}`, import.meta.url));
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await startRedis();
-  redis = server.client();
-});
-after(() => server.stop());
+const db = useRedisServer();
 
 describe('the sample', () => {
   it('compiles, and its producer and worker process every task end to end', async () => {
-    const env = { REDIS_URL: server.url, NO_COLOR: '1' };
+    const env = { REDIS_URL: db.server.url, NO_COLOR: '1' };
     const worker = spawnProcess(process.execPath, [sample('worker.js')], env);
     try {
       await worker.waitForLine(/worker ready/);
@@ -30,12 +23,12 @@ describe('the sample', () => {
       worker.child.kill('SIGTERM');
       await worker.exited;
     }
-    assert.deepEqual(await leftoverKeys(redis, 'sample-emails'), []);
+    assert.deepEqual(await leftoverKeys(db.redis, 'sample-emails'), []);
   });
 
   it('answers POST /signups at once and leaves the mail in the queue', async () => {
     const port = await freePort();
-    const api = spawnProcess(process.execPath, [sample('main.js')], { REDIS_URL: server.url, PORT: String(port), NO_COLOR: '1' });
+    const api = spawnProcess(process.execPath, [sample('main.js')], { REDIS_URL: db.server.url, PORT: String(port), NO_COLOR: '1' });
     try {
       await api.waitForLine(/API listening/);
       const response = await fetch(`http://127.0.0.1:${port}/signups`, {
@@ -45,11 +38,11 @@ describe('the sample', () => {
       });
       assert.equal(response.status, 202);
       assert.deepEqual(await response.json(), { queued: true });
-      assert.equal(await redis.llen('sample-emails'), 1, 'the API only enqueues');
+      assert.equal(await db.redis.llen('sample-emails'), 1, 'the API only enqueues');
     } finally {
       api.child.kill('SIGTERM');
       await api.exited;
-      await redis.del('sample-emails', 'sample-emails_noti');
+      await db.redis.del('sample-emails', 'sample-emails_noti');
     }
   });
 });
