@@ -28,5 +28,6 @@ export {
   Sweeper,
   TaskDecodeError,
   UnknownHandlerError,
+  UnsupportedRedisError,
   Worker,
 } from './core/index.js';

@@ -17,3 +17,6 @@ export class InvalidOptionsError extends DelayedError {}
 
 /** Two handlers claim one task name. */
 export class DuplicateHandlerError extends DelayedError {}
+
+/** The Redis server lacks a command the worker needs. */
+export class UnsupportedRedisError extends DelayedError {}

@@ -18,6 +18,7 @@ import { InvalidOptionsError } from './errors.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
 import type { Queue } from './queue.js';
+import { assertWorkerCanRun } from './redis-version.js';
 import type { DecodedPyTask } from './task.js';
 import { newWorkerId } from './worker-id.js';
 
@@ -187,6 +188,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.state !== 'new') throw new Error(`Worker cannot start: it is ${this.state}`);
     this.state = 'running';
     try {
+      await assertWorkerCanRun(this.commands);
       await this.claimSlotIds();
     } catch (error) {
       this.state = 'stopped';
