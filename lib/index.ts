@@ -15,6 +15,7 @@ export { InjectQueue } from './inject-queue.decorator.js';
 export { DELAYED_CONNECTION, DELAYED_MODULE_OPTIONS, getQueueToken } from './delayed.constants.js';
 export { DelayedHost, type DelayedConnection } from './delayed.host.js';
 export {
+  currentTask,
   type DeadLetter,
   type DeadLetterReason,
   DeadLetters,
@@ -25,7 +26,9 @@ export {
   NodeTask,
   PyTask,
   RETRY_FOREVER,
+  ShutdownDeadlineError,
   Sweeper,
+  type TaskContext,
   TaskDecodeError,
   UnknownHandlerError,
   UnsupportedRedisError,

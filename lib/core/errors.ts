@@ -20,3 +20,6 @@ export class DuplicateHandlerError extends DelayedError {}
 
 /** The Redis server lacks a command the worker needs. */
 export class UnsupportedRedisError extends DelayedError {}
+
+/** The reason of a task's abort signal: the worker's graceful stop ran out of time. */
+export class ShutdownDeadlineError extends DelayedError {}

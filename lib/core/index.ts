@@ -24,6 +24,7 @@ export {
   type SweepResult,
 } from './queue.js';
 export { Sweeper, type SweeperOptions } from './sweeper.js';
+export { currentTask, type TaskContext } from './task-context.js';
 export {
   type DecodedGoTask,
   type DecodedPyTask,

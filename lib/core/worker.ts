@@ -14,11 +14,12 @@ import {
   DEFAULT_QUIT_TIMEOUT,
   DEFAULT_SHUTDOWN_TIMEOUT,
 } from './defaults.js';
-import { InvalidOptionsError } from './errors.js';
+import { InvalidOptionsError, ShutdownDeadlineError } from './errors.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
 import type { Queue } from './queue.js';
 import { assertWorkerCanRun } from './redis-version.js';
+import { runInTaskContext, type TaskContext } from './task-context.js';
 import type { DecodedPyTask } from './task.js';
 import { newWorkerId } from './worker-id.js';
 
@@ -49,8 +50,12 @@ export interface TaskEvent {
 
 export interface TaskFailedEvent extends TaskEvent {
   readonly error: unknown;
-  /** retried: back in the queue; buried: a dead letter; dropped: logged and released. */
-  readonly outcome: 'retried' | 'buried' | 'dropped';
+  /**
+   * retried: back in the queue; buried: a dead letter; dropped: logged and released;
+   * interrupted: it ended after the shutdown deadline aborted it, and stays recorded for a
+   * sweeper to run again.
+   */
+  readonly outcome: 'retried' | 'buried' | 'dropped' | 'interrupted';
 }
 
 export interface WorkerEvents {
@@ -122,6 +127,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private blockingClientId: number | undefined;
   private wake: (() => void) | undefined;
+  /** Aborted when a graceful stop reaches its deadline with tasks still running. */
+  private readonly shutdownDeadline = new AbortController();
 
   constructor(options: WorkerOptions) {
     super();
@@ -219,6 +226,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       })(),
       deadline,
     );
+    if (!finished) {
+      this.shutdownDeadline.abort(
+        new ShutdownDeadlineError(`The worker stopped: its shutdownTimeout (${this.shutdownTimeout} ms) is over`),
+      );
+    }
     this.flushReleases();
     await waitUntil(Promise.all(this.releasing), deadline);
     if (!finished) {
@@ -435,17 +447,38 @@ export class Worker extends EventEmitter<WorkerEvents> {
         error: `No handler named "${task.funcPath}" is registered on this worker`,
       });
     }
+    const context: TaskContext = {
+      queue: queue.name,
+      name: task.funcPath,
+      workerId: slot.id,
+      retriesLeft: task.retry,
+      signal: this.shutdownDeadline.signal,
+    };
     try {
-      const result = hasKeys(task.kwargs) ? handler(...task.args, task.kwargs) : handler(...task.args);
+      const result = runInTaskContext(context, handler, hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args);
       // A sync handler's result is not awaited: that saves a turn of the microtask queue.
       if (isPromiseLike(result)) await result;
     } catch (error) {
+      if (context.signal.aborted) return this.interrupted(queue, slot, task, error);
       return this.fail(queue, slot, task, bytes, error);
     }
     this.scheduleRelease(queue, slot);
     if (this.listenerCount('completed') > 0) {
       this.emit('completed', { queue: queue.name, funcPath: task.funcPath, slotId: slot.id });
     }
+  }
+
+  /**
+   * A task that ended with an error after the shutdown deadline aborted it was stopped, not
+   * failed: no retry is spent and no dead letter written. Its slot keeps it recorded (the
+   * slot is never reused, the worker is stopping), so once the worker is offline a sweeper
+   * runs it again from the start.
+   */
+  private interrupted(queue: Queue, slot: Slot, task: DecodedPyTask, error: unknown): void {
+    this.logger.warn(
+      `Task "${task.funcPath}" on queue "${queue.name}" was interrupted by the shutdown deadline (${errorMessage(error)}); a sweeper will run it again`,
+    );
+    this.emit('failed', { queue: queue.name, funcPath: task.funcPath, slotId: slot.id, error, outcome: 'interrupted' });
   }
 
   private async fail(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import {
+  currentTask,
   type DelayedLogger,
   encodeMsgpack,
   encodeTask,
@@ -10,6 +11,8 @@ import {
   NodeTask,
   PyTask,
   Queue,
+  ShutdownDeadlineError,
+  type TaskFailedEvent,
   Worker,
   type WorkerOptions,
 } from '../../lib/core/index.js';
@@ -41,6 +44,40 @@ async function withWorker(
 }
 
 describe('Worker', () => {
+  it('tells a handler its task through currentTask(), across awaits and concurrent tasks', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    const seen: { tag: string; name: string; queue: string; retriesLeft: number; recorded: boolean }[] = [];
+    const inner = async (tag: string) => {
+      await sleep(20);
+      // Read after an await, in a helper the handler calls: the context follows.
+      const context = currentTask()!;
+      const recorded = (await db.redis.hexists(`${queue.name}_processing`, context.workerId)) === 1;
+      seen.push({ tag, name: context.name, queue: context.queue, retriesLeft: context.retriesLeft, recorded });
+      assert.equal(context.signal.aborted, false);
+    };
+    handlers.register('Ctx:run', (tag: string) => inner(tag));
+    handlers.register('Ctx:flaky', async (tag: string) => {
+      await inner(tag);
+      if (currentTask()!.retriesLeft > 0) throw new Error('not yet');
+    });
+    await withWorker({ queues: [queue], handlers, concurrency: 4 }, async () => {
+      await queue.enqueueMany([
+        new NodeTask('Ctx:run', ['a']),
+        new NodeTask('Ctx:run', ['b'], {}, 5),
+        new NodeTask('Ctx:flaky', ['f'], {}, 2),
+      ]);
+      await eventually(() => seen.length === 5, 5_000, 'five runs');
+    });
+    const byTag = (tag: string) => seen.filter((s) => s.tag === tag).map((s) => s.retriesLeft);
+    assert.deepEqual(byTag('a'), [0]);
+    assert.deepEqual(byTag('b'), [5]);
+    assert.deepEqual(byTag('f'), [2, 1, 0], 'each attempt sees the retries it has left');
+    assert.ok(seen.every((s) => s.recorded && s.queue === queue.name));
+    assert.deepEqual(new Set(seen.map((s) => s.name)), new Set(['Ctx:run', 'Ctx:flaky']));
+    assert.equal(currentTask(), undefined, 'no task outside a handler');
+  });
+
   it('runs tasks with their args and kwargs, then leaves nothing behind', async () => {
     const queue = new Queue(db.redis, uniqueName());
     const calls: unknown[][] = [];
@@ -283,6 +320,44 @@ describe('Worker', () => {
     assert.equal(await db.redis.exists(id!), 0, 'its worker is offline');
     assert.equal((await queue.requeueLost()).requeued, 1);
     assert.equal(await queue.len(), 1);
+  });
+
+  it('aborts the signal of tasks still running at the deadline; an aborted task is interrupted, not failed', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    const seen: { retriesLeft: number; reason: unknown }[] = [];
+    handlers.register('Long:run', async () => {
+      const { signal, retriesLeft } = currentTask()!;
+      // Cooperative: waits until the worker gives up on it, then stops with the reason.
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      seen.push({ retriesLeft, reason: signal.reason });
+    });
+    handlers.register('Done:run', async () => {
+      await sleep(400);
+    });
+    const events: TaskFailedEvent[] = [];
+    const worker = new Worker({ queues: [queue], handlers, concurrency: 2, shutdownTimeout: 200, logger: quietLogger });
+    worker.on('failed', (event) => events.push(event));
+    await worker.start();
+    await queue.enqueue(new NodeTask('Long:run', [], {}, 0));
+    await queue.enqueue(new NodeTask('Done:run'));
+    await eventually(() => worker.runningCount === 2);
+    await worker.stop();
+    await eventually(() => events.length === 1);
+    assert.equal(events[0]!.outcome, 'interrupted');
+    assert.ok(events[0]!.error instanceof ShutdownDeadlineError, String(events[0]!.error));
+    await eventually(() => worker.runningCount === 0, 2_000, 'Done:run ends');
+    await worker.close();
+    // No retry spent, no dead letter: the interrupted task stays recorded, the finished one
+    // (it ignored the signal) is released. A sweeper puts the interrupted one back as it was.
+    assert.equal(await queue.deadLetters.count(), 0);
+    assert.equal(await queue.len(), 0);
+    assert.equal(await queue.processingCount(), 1);
+    assert.equal((await queue.requeueLost()).requeued, 1);
+    const [bytes] = await db.redis.lrangeBuffer(queue.name, 0, -1);
+    assert.deepEqual(bytes, encodeTask(new NodeTask('Long:run', [], {}, 0)));
+    assert.equal(seen.length, 0, 'the handler rejected rather than completing');
+    await db.redis.del(queue.name, `${queue.name}_noti`);
   });
 
   it('never clears a task a dequeue took after the shutdown deadline', async () => {

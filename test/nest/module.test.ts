@@ -6,6 +6,7 @@ import { Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import {
+  currentTask,
   DELAYED_CONNECTION,
   DelayedHost,
   DelayedModule,
@@ -52,6 +53,19 @@ class Pipeline {
   @Task()
   second(n: number) {
     calls.push({ name: 'second', args: [n] });
+  }
+}
+
+/** Records what currentTask() tells a @Task() handler. */
+@Injectable()
+class Inspector {
+  static readonly seen: { name: string; queue: string; retriesLeft: number }[] = [];
+
+  @Task({ retry: 3 })
+  async inspect() {
+    await sleep(1);
+    const { name, queue, retriesLeft } = currentTask()!;
+    Inspector.seen.push({ name, queue, retriesLeft });
   }
 }
 
@@ -106,6 +120,18 @@ describe('DelayedModule.forRoot', () => {
       await application.close();
     }
     await eventually(async () => (await leftoverKeys(db.redis, queue)).length === 0, 2_000, 'clean queue');
+  });
+
+  it('lets a @Task() handler read its task with currentTask()', async () => {
+    const queue = uniqueName();
+    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: fastWorker() })], [Inspector]);
+    try {
+      await application.get(DelayedQueue).delay(Inspector, 'inspect');
+      await eventually(() => Inspector.seen.length === 1, 5_000, 'the handler ran');
+      assert.deepEqual(Inspector.seen, [{ name: 'Inspector:inspect', queue, retriesLeft: 3 }]);
+    } finally {
+      await application.close();
+    }
   });
 
   it('writes the task name and retry from @Task() metadata', async () => {
