@@ -69,6 +69,7 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
       shutdownTimeout: options.shutdownTimeout,
       logger: this.logger,
     });
+    const served = queues.map((name) => `"${name}"`).join(', ');
     try {
       await this.worker.start();
     } catch (error) {
@@ -78,12 +79,12 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
       this.worker = undefined;
       await this.onApplicationShutdown();
       throw new Error(
-        `nestjs-delayed: the worker for ${queues.map((name) => `"${name}"`).join(', ')} could not start, Redis at ${describeConnection(this.connection.redis)}: ${errorMessage(error)}`,
+        `nestjs-delayed: the worker for ${served} could not start, Redis at ${describeConnection(this.connection.redis)}: ${errorMessage(error)}`,
         { cause: error },
       );
     }
     this.logger.log(
-      `Worker serving ${queues.map((name) => `"${name}"`).join(', ')} with ${options.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
+      `Worker serving ${served} with ${options.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
     );
   }
 
