@@ -39,10 +39,12 @@ function goTaskArray(task: GoTask): unknown[] {
 
 /**
  * The bytes of the next attempt of a failed task: the same task with its retry budget spent
- * by one (a negative budget means "for ever" and is kept as it is).
+ * by one. Any negative budget means "for ever", as in Python `delayed` (which writes -2 as
+ * readily as -1): the next attempt is then the very same bytes.
  */
-export function encodeRetry(task: DecodedPyTask): Buffer {
-  const retry = task.retry < 0 ? task.retry : task.retry - 1;
+export function encodeRetry(task: DecodedPyTask, bytes: Buffer): Buffer {
+  if (task.retry < 0) return bytes;
+  const retry = task.retry - 1;
   if (task.options === undefined) {
     return encodeTask(new PyTask(task.funcPath, task.args, task.kwargs, retry));
   }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_QUIT_TIMEOUT } from './defaults.js';
+import { InvalidOptionsError, RedisUnavailableError } from './errors.js';
 
 /** How to reach Redis: a URL, ioredis options, or a client of your own (never closed by us). */
 export type ConnectionOption = string | RedisOptions | Redis;
@@ -10,7 +11,54 @@ export type ConnectionOption = string | RedisOptions | Redis;
  * would overwrite the first task's processing entry and lose it. The worker sees the error
  * instead (see ConnectionLoss) and deals with the unknown outcome.
  */
-const WORKER_OPTIONS: RedisOptions = { autoResendUnfulfilledCommands: false };
+const WORKER_OPTIONS: RedisOptions = {
+  autoResendUnfulfilledCommands: false,
+  // A command sent while disconnected fails at once instead of waiting in ioredis' offline
+  // queue: queued blocking pops would all run at the reconnect and take notifications nobody
+  // reads, and a queued dequeue would record tasks under ids the worker gave up on. The
+  // worker waits for 'ready' itself.
+  enableOfflineQueue: false,
+};
+
+/** Errors that keep a connection from ever working as configured: failing fast beats retrying. */
+const FATAL_ERROR = /^(WRONGPASS|NOAUTH|NOPERM|ERR invalid password|ERR AUTH|ERR (invalid )?DB index)/;
+
+/** Why a client was shut for good by us (a database it cannot select), for later callers. */
+const fatalErrors = new WeakMap<Redis, Error>();
+
+/**
+ * What is wrong with a connection option, or undefined. A URL must be `redis://` or
+ * `rediss://` (ioredis would read `http://host` as a socket path) with a numeric database,
+ * or a socket path starting with `/`.
+ */
+export function connectionProblem(option: unknown): string | undefined {
+  if (option === undefined || option instanceof Redis) return undefined;
+  if (typeof option === 'string') {
+    if (option.startsWith('/')) return undefined;
+    let url: URL;
+    try {
+      url = new URL(option);
+    } catch {
+      return `connection must be a redis:// or rediss:// URL or a socket path, got ${JSON.stringify(option)}`;
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      return `connection must be a redis:// or rediss:// URL or a socket path, got the ${url.protocol} URL ${JSON.stringify(option)}`;
+    }
+    const db = url.pathname.replace(/^\//, '');
+    if (db !== '' && !/^\d+$/.test(db)) {
+      return `connection URL ${JSON.stringify(option)}: the path must be a database number, got ${JSON.stringify(db)}`;
+    }
+    return undefined;
+  }
+  if (option !== null && typeof option === 'object' && !Array.isArray(option)) {
+    const db = (option as RedisOptions).db;
+    if (db !== undefined && (!Number.isInteger(db) || db < 0)) {
+      return `connection.db must be a database number, got ${String(db)}`;
+    }
+    return undefined;
+  }
+  return `connection must be a Redis URL, ioredis options or an ioredis client, got ${String(option)}`;
+}
 
 /**
  * A new client from a URL or options; a given client is returned as it is. Producer
@@ -19,12 +67,102 @@ const WORKER_OPTIONS: RedisOptions = { autoResendUnfulfilledCommands: false };
  */
 export function openConnection(option: ConnectionOption | undefined): { redis: Redis; owned: boolean } {
   if (option instanceof Redis) return { redis: option, owned: false };
-  if (option === undefined) return { redis: new Redis(), owned: true };
-  if (typeof option === 'string') return { redis: new Redis(option), owned: true };
-  if (option !== null && typeof option === 'object') return { redis: new Redis({ ...option }), owned: true };
-  throw new TypeError(
-    `connection must be a Redis URL, ioredis options or an ioredis client, got ${String(option)}`,
-  );
+  const problem = connectionProblem(option);
+  if (problem !== undefined) throw new InvalidOptionsError(problem);
+  const redis =
+    option === undefined ? new Redis() : typeof option === 'string' ? new Redis(option) : new Redis({ ...option });
+  shutOnFatalError(redis);
+  return { redis, owned: true };
+}
+
+/**
+ * A wrong password or a database the server does not have never heals by reconnecting, and
+ * ioredis would carry on with the next database it can (a failed SELECT leaves DB 0): our own
+ * clients stop instead, and every later call fails with the reason.
+ */
+function shutOnFatalError(redis: Redis): void {
+  redis.on('error', (error: Error) => {
+    if (!FATAL_ERROR.test(error.message) || fatalErrors.has(redis)) return;
+    fatalErrors.set(redis, error);
+    redis.disconnect();
+  });
+}
+
+/** Where a client connects, for messages: `host:port` or the socket path. */
+export function describeRedis(redis: Redis): string {
+  const { path, host, port } = redis.options;
+  return path ? path : `${host ?? 'localhost'}:${port ?? 6379}`;
+}
+
+/**
+ * Resolves once the client is ready for commands; rejects with a RedisUnavailableError naming
+ * the address and the last connection error once `timeout` ms have passed, at once for a
+ * client closed for good, and as soon as the server refuses the client's settings.
+ */
+export function whenReady(redis: Redis, timeout: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  const where = `Redis at ${describeRedis(redis)}`;
+  if (redis.status === 'end') {
+    const fatal = fatalErrors.get(redis);
+    return Promise.reject(
+      new RedisUnavailableError(
+        fatal ? `${where}: refused the connection: ${fatal.message}` : `${where}: the connection is closed`,
+        { cause: fatal },
+      ),
+    );
+  }
+  return new Promise<void>((resolve, reject) => {
+    let lastError: Error | undefined;
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      redis.off('end', onEnd);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = (): void => finish();
+    const onError = (error: Error): void => {
+      lastError = error;
+      if (FATAL_ERROR.test(error.message)) {
+        finish(new RedisUnavailableError(`${where}: refused the connection: ${error.message}`, { cause: error }));
+      }
+    };
+    const onEnd = (): void =>
+      finish(
+        new RedisUnavailableError(`${where}: the connection was closed${lastError ? ` (${lastError.message})` : ''}`, {
+          cause: fatalErrors.get(redis) ?? lastError,
+        }),
+      );
+    const timer = setTimeout(() => {
+      const cause = lastError ? lastError.message : 'no answer';
+      finish(new RedisUnavailableError(`${where}: unreachable (${cause}); gave up after ${timeout} ms`, { cause: lastError }));
+    }, timeout);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+    redis.on('end', onEnd);
+    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+  });
+}
+
+/**
+ * The command's result, or a RedisUnavailableError once `timeout` ms pass without one (a
+ * connection that dropped while the command was in flight). Its outcome is then unknown.
+ */
+export function withinTimeout<T>(redis: Redis, command: Promise<T>, timeout: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new RedisUnavailableError(
+            `Redis at ${describeRedis(redis)}: no answer to ${what} within ${timeout} ms; it may still be carried out once Redis is back`,
+          ),
+        ),
+      timeout,
+    );
+  });
+  return Promise.race([command, expired]).finally(() => clearTimeout(timer));
 }
 
 /** A new client to the same server as `base`, for a worker's own use (always owned). */

@@ -20,3 +20,8 @@ export const DEFAULT_DEAD_LETTER_MAX_LENGTH = 10_000;
 export const DEFAULT_ERROR_BACKOFF = 1_000;
 /** How long closing a connection may take before it is cut. */
 export const DEFAULT_QUIT_TIMEOUT = 2_000;
+/**
+ * How long an operation waits for an unreachable Redis before failing with a
+ * RedisUnavailableError: a worker's start, an enqueue, a sweep.
+ */
+export const DEFAULT_REDIS_TIMEOUT = 5_000;

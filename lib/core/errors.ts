@@ -23,3 +23,10 @@ export class UnsupportedRedisError extends DelayedError {}
 
 /** The reason of a task's abort signal: the worker's graceful stop ran out of time. */
 export class ShutdownDeadlineError extends DelayedError {}
+
+/**
+ * Redis could not be reached in time (refused, unresolvable, silent, or a connection that
+ * was closed), or refused the connection's settings (password, database). The message names
+ * the address and the cause; `cause` holds the underlying error when there is one.
+ */
+export class RedisUnavailableError extends DelayedError {}

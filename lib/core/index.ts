@@ -2,8 +2,10 @@ export { decodeTask, encodeRetry, encodeTask } from './codec.js';
 export {
   closeConnection,
   type ConnectionOption,
+  describeRedis,
   duplicateConnection,
   openConnection,
+  whenReady,
 } from './connection.js';
 export {
   type DeadLetter,
@@ -15,7 +17,7 @@ export * from './defaults.js';
 export * from './errors.js';
 export { HandlerRegistry, type TaskHandler } from './handler-registry.js';
 export { queueKeys, type QueueKeys } from './keys.js';
-export { consoleLogger, type DelayedLogger } from './logger.js';
+export { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
 export { decodeMsgpack, encodeMsgpack } from './msgpack.js';
 export {
   type DeadLetterOptions,

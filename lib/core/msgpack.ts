@@ -11,8 +11,14 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
  * handler sees `5000000000`, not `5000000000n`, and never a silently rounded value.
  * Strings stay str, Uint8Array/Buffer stay bin: the peers keep the two apart and so do we.
  */
-const plainEncoder = new Encoder();
-const bigIntEncoder = new Encoder({ useBigInt64: true });
+/**
+ * The deepest nesting of arrays and maps the peers write and read: Python's msgpack packs
+ * and unpacks up to 1,024 nested containers (a task's own array counts as one). The encoder
+ * counts the leaf value as a level too, hence the + 1.
+ */
+export const MAX_NESTING = 1_024;
+const plainEncoder = new Encoder({ maxDepth: MAX_NESTING + 1 });
+const bigIntEncoder = new Encoder({ useBigInt64: true, maxDepth: MAX_NESTING + 1 });
 const decoder = new Decoder({ useBigInt64: true });
 
 const INT64_FORMAT = 0xd3;
@@ -41,11 +47,9 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
   return value;
 }
 
-const MAX_DEPTH = 100;
-
 function containsBigInt(value: unknown, depth: number): boolean {
   if (typeof value === 'bigint') return true;
-  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return false;
+  if (depth > MAX_NESTING || value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) return value.some((item) => containsBigInt(item, depth + 1));
   if (ArrayBuffer.isView(value)) return false;
   if (value instanceof Map) {
@@ -72,7 +76,7 @@ function toBigIntEncoderInput(value: unknown, depth: number): unknown {
       ? BigInt(value)
       : value;
   }
-  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return value;
+  if (depth > MAX_NESTING || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => toBigIntEncoderInput(item, depth + 1));
   if (ArrayBuffer.isView(value)) return value;
   if (value instanceof Map) {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { encodeTask } from './codec.js';
-import { DEFAULT_DEAD_LETTER_MAX_LENGTH, DEFAULT_QUEUE_NAME } from './defaults.js';
+import { whenReady, withinTimeout } from './connection.js';
+import { DEFAULT_DEAD_LETTER_MAX_LENGTH, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_TIMEOUT } from './defaults.js';
 import { DeadLetters, encodeDeadLetter, type NewDeadLetter } from './dead-letters.js';
 import { InvalidOptionsError } from './errors.js';
 import { type QueueKeys, queueKeys } from './keys.js';
@@ -18,6 +19,11 @@ export interface QueueOptions {
    * "clean" behaviour). Default: on, bounded to 10,000 entries.
    */
   readonly deadLetter?: false | DeadLetterOptions;
+  /**
+   * How long an enqueue or a sweep waits for an unreachable Redis before it fails with a
+   * RedisUnavailableError (ms). Default 5,000.
+   */
+  readonly redisTimeout?: number;
 }
 
 /** What a sweep of one queue did. */
@@ -52,6 +58,7 @@ export class Queue {
   readonly deadLetters: DeadLetters;
   /** Dead letters kept, or 0 when dead letters are off. */
   readonly deadLetterMaxLength: number;
+  readonly redisTimeout: number;
 
   constructor(
     readonly redis: Redis,
@@ -60,6 +67,12 @@ export class Queue {
   ) {
     this.keys = queueKeys(name);
     this.deadLetters = new DeadLetters(redis, this.keys);
+    this.redisTimeout = options.redisTimeout ?? DEFAULT_REDIS_TIMEOUT;
+    if (typeof this.redisTimeout !== 'number' || !Number.isFinite(this.redisTimeout) || this.redisTimeout <= 0) {
+      throw new InvalidOptionsError(
+        `redisTimeout must be a positive number of milliseconds, got ${String(this.redisTimeout)}`,
+      );
+    }
     const dead = options.deadLetter;
     if (dead === false) {
       this.deadLetterMaxLength = 0;
@@ -123,9 +136,19 @@ export class Queue {
     for (const batch of batches) this.push(batch.tasks).then(batch.resolve, batch.reject);
   };
 
-  /** One atomic script call; bounded (BULK_CHUNK) so Redis stays responsive: it runs nothing else during one. */
-  private push(tasks: Buffer[]): Promise<unknown> {
-    return scripts.enqueue.run(this.redis, [this.keys.tasks, this.keys.notifications], tasks);
+  /**
+   * One atomic script call; bounded (BULK_CHUNK) so Redis stays responsive: it runs nothing
+   * else during one. Bounded in time too: it waits for an unreachable Redis at most
+   * `redisTimeout`, and fails with a RedisUnavailableError after that.
+   */
+  private async push(tasks: Buffer[]): Promise<unknown> {
+    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+    return withinTimeout(
+      this.redis,
+      scripts.enqueue.run(this.redis, [this.keys.tasks, this.keys.notifications], tasks),
+      this.redisTimeout,
+      `an enqueue of ${tasks.length} task(s)`,
+    );
   }
 
   /** Tasks waiting in the queue (not counting those being processed). */
@@ -188,10 +211,12 @@ export class Queue {
 
   /** The sweeper's step: requeues tasks of dead workers and repairs notifications. */
   async requeueLost(): Promise<SweepResult> {
-    const [requeued, notificationsAdded, notificationsDropped] = (await scripts.requeueLost.run(
+    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+    const [requeued, notificationsAdded, notificationsDropped] = (await withinTimeout(
       this.redis,
-      [this.keys.tasks, this.keys.notifications, this.keys.processing],
-      [],
+      scripts.requeueLost.run(this.redis, [this.keys.tasks, this.keys.notifications, this.keys.processing], []),
+      this.redisTimeout,
+      'a sweep',
     )) as [number, number, number];
     return { requeued, notificationsAdded, notificationsDropped };
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_SWEEP_INTERVAL } from './defaults.js';
+import { DEFAULT_QUIT_TIMEOUT, DEFAULT_SWEEP_INTERVAL } from './defaults.js';
 import { InvalidOptionsError } from './errors.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
 import type { Queue, SweepResult } from './queue.js';
@@ -55,11 +55,21 @@ export class Sweeper {
     void this.tick();
   }
 
-  /** Stops the schedule and waits for a sweep in progress. */
+  /**
+   * Stops the schedule and waits for a sweep in progress, at most 2 s: a sweep is one atomic
+   * script per queue, so one left running does no harm, and a stop must not hang on a Redis
+   * that is not answering.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.sweeping;
+    if (this.sweeping === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.sweeping,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, DEFAULT_QUIT_TIMEOUT))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** One sweep of every queue; returns what it did per queue name. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { decodeTask, encodeRetry } from './codec.js';
-import { closeConnection, duplicateConnection } from './connection.js';
+import { closeConnection, describeRedis, duplicateConnection, whenReady, withinTimeout } from './connection.js';
 import { ConnectionLoss } from './connection-loss.js';
 import type { NewDeadLetter } from './dead-letters.js';
 import {
@@ -12,6 +12,7 @@ import {
   DEFAULT_KEEP_ALIVE_INTERVAL,
   DEFAULT_KEEP_ALIVE_TIMEOUT,
   DEFAULT_QUIT_TIMEOUT,
+  DEFAULT_REDIS_TIMEOUT,
   DEFAULT_SHUTDOWN_TIMEOUT,
 } from './defaults.js';
 import { InvalidOptionsError, ShutdownDeadlineError } from './errors.js';
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   readonly dequeueTimeout?: number;
   /** How long a graceful stop waits for running tasks (ms). Default 10,000. */
   readonly shutdownTimeout?: number;
+  /** How long start() waits for an unreachable Redis before it fails (ms). Default 5,000. */
+  readonly redisTimeout?: number;
   readonly logger?: DelayedLogger;
 }
 
@@ -99,6 +102,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly keepAliveTimeout: number;
   private readonly dequeueTimeout: number;
   private readonly shutdownTimeout: number;
+  private readonly redisTimeout: number;
 
   private readonly commands: Redis;
   private readonly blocking: Redis;
@@ -123,6 +127,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly releasing = new Set<Promise<void>>();
 
   private state: State = 'new';
+  /** Whether the command connection was up when last seen; reconnects are logged once. */
+  private online = false;
   private loop: Promise<void> | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private blockingClientId: number | undefined;
@@ -140,6 +146,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
     this.dequeueTimeout = options.dequeueTimeout ?? DEFAULT_DEQUEUE_TIMEOUT;
     this.shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    this.redisTimeout = options.redisTimeout ?? DEFAULT_REDIS_TIMEOUT;
     validateWorkerOptions({
       queues: this.queues,
       concurrency: this.concurrency,
@@ -147,6 +154,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       keepAliveTimeout: this.keepAliveTimeout,
       dequeueTimeout: this.dequeueTimeout,
       shutdownTimeout: this.shutdownTimeout,
+      redisTimeout: this.redisTimeout,
     });
 
     const base = this.queues[0]!.redis;
@@ -164,6 +172,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // ioredis retries on its own; without a listener it would print every attempt.
       connection.on('error', () => undefined);
     }
+    this.commands.on('close', () => {
+      if (!this.online || this.state === 'closed') return;
+      this.online = false;
+      this.logger.warn(`Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`);
+    });
+    this.commands.on('ready', () => {
+      if (this.online || this.state === 'new' || this.state === 'closed') return;
+      this.online = true;
+      this.logger.log(`Reconnected to Redis at ${describeRedis(this.commands)}`);
+      // A restarted server may have lost the liveness keys: claim them again before the
+      // next dequeue (sent on this connection, so it goes first), or a sweeper would take
+      // tasks that are running here for the tasks of a dead worker.
+      this.refreshLiveness();
+    });
     this.queues = this.queues.map((queue) => queue.on(this.commands));
     for (const queue of this.queues) {
       this.queueByNotificationKey.set(queue.keys.notifications, queue);
@@ -195,13 +217,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.state !== 'new') throw new Error(`Worker cannot start: it is ${this.state}`);
     this.state = 'running';
     try {
-      await assertWorkerCanRun(this.commands);
-      await this.claimSlotIds();
+      await Promise.all([whenReady(this.commands, this.redisTimeout), whenReady(this.blocking, this.redisTimeout)]);
+      await withinTimeout(
+        this.commands,
+        (async () => {
+          await assertWorkerCanRun(this.commands);
+          await this.claimSlotIds();
+        })(),
+        this.redisTimeout,
+        "the worker's start",
+      );
     } catch (error) {
-      this.state = 'stopped';
-      await this.close();
+      // Nothing was fetched: no entry to clear, and liveness keys claimed so far expire on
+      // their own. Closing the connections is all there is to do.
+      this.state = 'closed';
+      await Promise.all([closeConnection(this.commands), closeConnection(this.blocking)]);
       throw error;
     }
+    this.online = true;
     this.keepAliveTimer = setInterval(() => this.refreshLiveness(), this.keepAliveInterval);
     this.keepAliveTimer.unref();
     this.loop = this.fetchLoop();
@@ -217,6 +250,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.state = 'stopping';
     this.interruptFetching();
     const deadline = Date.now() + this.shutdownTimeout;
+    const draining = this.running;
+    if (draining > 0) {
+      this.logger.log(`Draining: waiting up to ${this.shutdownTimeout} ms for ${draining} running task(s)`);
+    }
     // The loop's last round may still start tasks: wait for it before looking at what runs.
     const finished = await waitUntil(
       (async () => {
@@ -233,6 +270,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     this.flushReleases();
     await waitUntil(Promise.all(this.releasing), deadline);
+    if (finished && draining > 0) this.logger.log('Drained: every running task ended');
     if (!finished) {
       this.logger.warn(
         `Worker stopped with ${this.running} task(s) still running after ${this.shutdownTimeout} ms; they stay in processing and a sweeper will requeue them`,
@@ -289,7 +327,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private refreshLiveness(): void {
-    if (this.state === 'closed') return;
+    // Disconnected: the commands would fail at once; the reconnect refreshes every id.
+    if (this.state === 'closed' || this.commands.status !== 'ready') return;
     const pipeline = this.commands.pipeline();
     for (const slot of this.slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
     pipeline.exec().catch((error) => {
@@ -302,6 +341,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // block on the notifications until one arrives.
     let drained = false;
     while (this.state === 'running') {
+      if (!this.connected()) {
+        // Commands would fail at once (no offline queue): wait for the reconnect.
+        await this.pause(DEFAULT_ERROR_BACKOFF / 10);
+        continue;
+      }
       const free = this.takeIdleSlots(this.concurrency - this.running);
       if (free.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -331,10 +375,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
         // Slots an earlier queue filled before the error are running: give back the others.
         this.returnIdle(free.filter((slot) => slot.state === 'fetching'));
         if (this.state !== 'running') break;
+        // A lost connection is logged once, by its 'close' handler; the loop waits above.
+        if (!this.connected()) continue;
         this.logger.error(`Fetching tasks failed: ${errorMessage(error)}; retrying`);
         await this.pause(DEFAULT_ERROR_BACKOFF);
       }
     }
+  }
+
+  private connected(): boolean {
+    return this.commands.status === 'ready' && this.blocking.status === 'ready';
   }
 
   /**
@@ -400,7 +450,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private startTask(queue: Queue, slot: Slot, bytes: Buffer): void {
     slot.state = 'running';
     this.running++;
-    void this.runTask(queue, slot, bytes).then(this.taskEnded, this.taskEnded);
+    void this.runTask(queue, slot, bytes).then(this.taskEnded, (error: unknown) => {
+      this.endedUnsettled(queue, slot, error);
+      this.taskEnded();
+    });
+  }
+
+  /**
+   * The last resort when ending a task threw before its outcome was written (a defect, not a
+   * Redis error: those are handled in settle). The task stays recorded under the slot's id;
+   * the slot takes a new id, so the old one expires and a sweeper runs the task again, and
+   * the slot serves the next task instead of being held for ever.
+   */
+  private endedUnsettled(queue: Queue, slot: Slot, error: unknown): void {
+    const unsettled = slot.state === 'running';
+    if (unsettled) {
+      this.retireSlotIds([slot]);
+      this.freeSlot(slot);
+    }
+    try {
+      this.logger.error(
+        `Ending a task on queue "${queue.name}" failed: ${errorMessage(error)}${unsettled ? '; a sweeper will requeue it' : ''}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+    } catch {
+      // The logger itself may be what threw; there is nobody left to tell.
+    }
   }
 
   /** Bound once: no closure per task. */
@@ -496,9 +571,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
         error: errorMessage(error),
       }, error);
     }
+    let nextAttempt: Buffer;
+    try {
+      nextAttempt = encodeRetry(task, bytes);
+    } catch (encodeError) {
+      // Bytes read fine but cannot be written back (nested deeper than the peers allow, say):
+      // the task cannot be retried, so it ends here, as a dead letter.
+      return this.bury(
+        queue,
+        slot,
+        {
+          task: bytes,
+          reason: 'failed',
+          funcPath: task.funcPath,
+          error: `${errorMessage(error)} (not retried: its next attempt cannot be encoded: ${errorMessage(encodeError)})`,
+        },
+        error,
+      );
+    }
     const left = task.retry < 0 ? 'for ever' : `${task.retry} more time(s)`;
     this.logger.warn(`Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`);
-    await this.settle(slot, queue.retry(slot.id, encodeRetry(task)));
+    await this.settle(slot, () => queue.retry(slot.id, nextAttempt));
     this.emit('failed', { queue: queue.name, funcPath: task.funcPath, slotId: slot.id, error, outcome: 'retried' });
   }
 
@@ -509,7 +602,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       `Task ${letter.funcPath === null ? '(unreadable)' : `"${letter.funcPath}"`} on queue "${queue.name}" ${kept ? 'moved to dead letters' : 'dropped'} (${letter.reason}): ${letter.error}`,
       error instanceof Error ? error.stack : undefined,
     );
-    await this.settle(slot, queue.bury(slot.id, letter));
+    await this.settle(slot, () => queue.bury(slot.id, letter));
     this.emit('failed', {
       queue: queue.name,
       funcPath: letter.funcPath,
@@ -524,9 +617,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * outcome is unknown and the processing entry may still hold the task: the slot takes a
    * new id, so the old entry is left to the sweeper instead of being overwritten.
    */
-  private async settle(slot: Slot, write: Promise<unknown>): Promise<void> {
+  private async settle(slot: Slot, write: () => Promise<unknown>): Promise<void> {
+    // Disconnected: wait for the reconnect rather than fail at once, so a blip does not turn
+    // an outcome into a re-run. A worker that closes meanwhile leaves the task recorded.
+    while (this.commands.status !== 'ready') {
+      if (this.state === 'closed') return;
+      await sleep(DEFAULT_ERROR_BACKOFF / 10);
+    }
     try {
-      await this.commandsLoss.guard(write);
+      await this.commandsLoss.guard(write());
     } catch (error) {
       this.logger.error(`Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`);
       this.retireSlotIds([slot]);
@@ -565,7 +664,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
           break;
         } catch (error) {
           if (this.state === 'closed') return;
-          this.logger.warn(`Release failed: ${errorMessage(error)}; trying again`);
+          // Disconnected: the loss is logged once elsewhere; wait for the reconnect quietly.
+          if (this.commands.status === 'ready') this.logger.warn(`Release failed: ${errorMessage(error)}; trying again`);
           await sleep(DEFAULT_ERROR_BACKOFF / 10);
         }
       }
@@ -642,13 +742,14 @@ function validateWorkerOptions(worker: {
   keepAliveTimeout: number;
   dequeueTimeout: number;
   shutdownTimeout: number;
+  redisTimeout: number;
 }): void {
   const problems: string[] = [];
   if (worker.queues.length === 0) problems.push('a worker needs at least one queue');
   if (!Number.isInteger(worker.concurrency) || worker.concurrency < 1) {
     problems.push(`concurrency must be a positive integer, got ${worker.concurrency}`);
   }
-  for (const name of ['keepAliveInterval', 'keepAliveTimeout', 'dequeueTimeout', 'shutdownTimeout'] as const) {
+  for (const name of ['keepAliveInterval', 'keepAliveTimeout', 'dequeueTimeout', 'shutdownTimeout', 'redisTimeout'] as const) {
     const value = worker[name];
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       problems.push(`${name} must be a positive number of milliseconds, got ${String(value)}`);

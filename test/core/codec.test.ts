@@ -170,12 +170,48 @@ describe('encodeRetry', () => {
     const once = decodeTask(encodeTask(new PyTask('m:f', [1], {}, 2)));
     assert.equal(once.kind, 'py');
     if (once.kind !== 'py') return;
-    assert.deepEqual(encodeRetry(once), encodeTask(new PyTask('m:f', [1], {}, 1)));
-    const last = decodeTask(encodeTask(new PyTask('m:f', [1], {}, 1)));
+    assert.deepEqual(encodeRetry(once, Buffer.alloc(0)), encodeTask(new PyTask('m:f', [1], {}, 1)));
+    const lastBytes = encodeTask(new PyTask('m:f', [1], {}, 1));
+    const last = decodeTask(lastBytes);
     if (last.kind !== 'py') return;
-    assert.deepEqual(encodeRetry(last), encodeTask(new PyTask('m:f', [1])));
-    const forever = decodeTask(encodeTask(new PyTask('m:f', [], {}, -1)));
+    assert.deepEqual(encodeRetry(last, lastBytes), encodeTask(new PyTask('m:f', [1])));
+    const foreverBytes = encodeTask(new PyTask('m:f', [], {}, -1));
+    const forever = decodeTask(foreverBytes);
     if (forever.kind !== 'py') return;
-    assert.deepEqual(encodeRetry(forever), encodeTask(new PyTask('m:f', [], {}, -1)));
+    assert.deepEqual(encodeRetry(forever, foreverBytes), encodeTask(new PyTask('m:f', [], {}, -1)));
+  });
+
+  it('keeps any negative budget (Python writes -2 as readily as -1): the same bytes again', () => {
+    const bytes = encodeMsgpack(['m:f', [1], {}, -2]);
+    const task = decodeTask(bytes);
+    assert.equal(task.kind, 'py');
+    if (task.kind !== 'py') return;
+    assert.equal(task.retry, -2);
+    assert.equal(encodeRetry(task, bytes), bytes);
+  });
+});
+
+describe('nesting depth (what the peers write and read: 1,024 nested arrays or maps)', () => {
+  const nested = (depth: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = [value];
+    return value;
+  };
+
+  it('writes an argument as deep as Python writes one, and reads it back', () => {
+    // The task's array and its args array are two levels: 1,022 more reach Python's limit.
+    const bytes = encodeTask(new PyTask('m:f', [nested(1_022)]));
+    const task = decodeTask(bytes);
+    assert.equal(task.kind, 'py');
+    if (task.kind !== 'py') return;
+    assert.deepEqual(task.args, [nested(1_022)]);
+    assert.deepEqual(decodeMsgpack(encodeMsgpack(nested(1_024))), nested(1_024));
+  });
+
+  it('refuses one level more, with the depth in the message', () => {
+    assert.throws(() => encodeTask(new PyTask('m:f', [nested(1_023)])), /Too deep/);
+    // The bigint-aware path has the same bound.
+    assert.throws(() => encodeMsgpack([2n ** 63n, nested(1_024)]), /Too deep/);
+    assert.deepEqual(decodeMsgpack(encodeMsgpack([2n ** 63n, nested(1_023)])), [2n ** 63n, nested(1_023)]);
   });
 });

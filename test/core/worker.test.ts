@@ -264,6 +264,89 @@ describe('Worker', () => {
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
+  it('retries any negative retry for ever, as Python does with -2, and keeps its slots', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const attempts = new Map<string, number>();
+    const handlers = new HandlerRegistry();
+    handlers.register('F:fail', (tag: string) => {
+      const n = (attempts.get(tag) ?? 0) + 1;
+      attempts.set(tag, n);
+      if (n < 4) throw new Error(`attempt ${n}`);
+    });
+    let ran = 0;
+    handlers.register('Known:run', () => {
+      ran++;
+    });
+    await withWorker({ queues: [queue], handlers, concurrency: 1 }, async () => {
+      await queue.enqueue(encodeMsgpack(['F:fail', ['a'], {}, -2]));
+      await queue.enqueue(encodeMsgpack(['F:fail', ['b'], {}, -7]));
+      await queue.enqueue(new NodeTask('Known:run'));
+      await eventually(() => ran === 1 && attempts.get('a') === 4 && attempts.get('b') === 4, 5_000, 'every task');
+      await sleep(50);
+    });
+    assert.equal(await queue.deadLetters.count(), 0);
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
+  });
+
+  it('buries a failed task whose next attempt cannot be encoded, and keeps its slot', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    handlers.register('F:deep', () => {
+      throw new Error('always');
+    });
+    let ran = 0;
+    handlers.register('Known:run', () => {
+      ran++;
+    });
+    // Bytes nested deeper than any peer writes: readable, but a retry cannot write them back.
+    const deep = Buffer.concat([
+      Buffer.from([0x94]),
+      encodeMsgpack('F:deep'),
+      Buffer.alloc(1_100, 0x91),
+      Buffer.from([0x01, 0x80, 0x01]),
+    ]);
+    await withWorker({ queues: [queue], handlers, concurrency: 1 }, async () => {
+      await queue.enqueue(deep);
+      await queue.enqueue(deep);
+      await queue.enqueue(new NodeTask('Known:run'));
+      await eventually(() => ran === 1, 5_000, 'the task after them');
+      await eventually(async () => (await queue.deadLetters.count()) === 2, 5_000, 'two dead letters');
+    });
+    const letters = await queue.deadLetters.list();
+    assert.deepEqual(letters.map((l) => l.reason), ['failed', 'failed']);
+    assert.match(letters[0]!.error, /^always \(not retried: its next attempt cannot be encoded: .*Too deep/);
+    assert.deepEqual(letters[0]!.task, deep, 'the bytes as they were');
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
+  });
+
+  it('frees a slot whose ending threw (a logger that throws), leaving the task to a sweeper', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    let ran = 0;
+    handlers.register('Known:run', () => {
+      ran++;
+    });
+    const throwing: DelayedLogger = {
+      log() {},
+      warn() {},
+      error() {
+        throw new Error('the log is full');
+      },
+    };
+    await withWorker({ queues: [queue], handlers, concurrency: 1, logger: throwing }, async (worker) => {
+      const before = worker.slotIds;
+      await queue.enqueue(new NodeTask('Nobody:home'));
+      await queue.enqueue(new NodeTask('Nobody:home'));
+      await queue.enqueue(new NodeTask('Known:run'));
+      await eventually(() => ran === 1, 5_000, 'the task after them');
+      // Both unknown-handler tasks stay recorded under ids the worker no longer refreshes.
+      const held = await db.redis.hkeys(`${queue.name}_processing`);
+      assert.equal(held.length, 2);
+      for (const id of held) assert.ok(!worker.slotIds.includes(id), 'a retired id is not refreshed');
+      assert.ok(held.every((id) => before.includes(id) || !worker.slotIds.includes(id)));
+    });
+  });
+
   it('with dead letters off, logs and drops, leaving nothing', async () => {
     const queue = new Queue(db.redis, uniqueName(), { deadLetter: false });
     const lines: string[] = [];
