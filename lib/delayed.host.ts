@@ -7,20 +7,18 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { closeConnection } from './core/connection.js';
-import type { HandlerRegistry } from './core/handler-registry.js';
-import { errorMessage } from './core/logger.js';
-import { Queue } from './core/queue.js';
-import { Sweeper } from './core/sweeper.js';
-import { Worker } from './core/worker.js';
+import {
+  closeConnection,
+  describeRedis,
+  errorMessage,
+  type HandlerRegistry,
+  Queue,
+  RedisUnavailableError,
+  Sweeper,
+  Worker,
+} from './core/index.js';
 import { DELAYED_CONNECTION, DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
-
-/** Where a client connects, for error messages. */
-function describeConnection(redis: Redis): string {
-  const { path, host, port } = redis.options;
-  return path ? path : `${host ?? 'localhost'}:${port ?? 6379}`;
-}
 
 export interface DelayedConnection {
   readonly redis: Redis;
@@ -51,22 +49,32 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    const { worker: options, deadLetter, redisTimeout } = this.options;
     if (this.sweeper) {
-      for (const name of this.handlers.queueNames()) this.sweeper.add(new Queue(this.connection.redis, name));
+      for (const name of this.handlers.queueNames()) {
+        this.sweeper.add(new Queue(this.connection.redis, name, { redisTimeout }));
+      }
       this.sweeper.start();
+    }
+    if (options === false) {
+      if (this.handlers.size > 0) {
+        this.logger.log(
+          `This app only enqueues: ${this.handlers.size} @Task() handler(s) found, but the worker is off (set worker: true where tasks should run)`,
+        );
+      }
+      return;
     }
     const queues = this.workerQueues();
     if (queues.length === 0) return;
-    const { worker: options, deadLetter } = this.options;
-    if (options === false) return;
     this.worker = new Worker({
-      queues: queues.map((name) => new Queue(this.connection.redis, name, { deadLetter })),
+      queues: queues.map((name) => new Queue(this.connection.redis, name, { deadLetter, redisTimeout })),
       handlers: this.handlers,
       concurrency: options.concurrency,
       keepAliveInterval: options.keepAliveInterval,
       keepAliveTimeout: options.keepAliveTimeout,
       dequeueTimeout: options.dequeueTimeout,
       shutdownTimeout: options.shutdownTimeout,
+      redisTimeout,
       logger: this.logger,
     });
     const served = queues.map((name) => `"${name}"`).join(', ');
@@ -78,10 +86,11 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
       // process alive for ever.
       this.worker = undefined;
       await this.onApplicationShutdown();
-      throw new Error(
-        `nestjs-delayed: the worker for ${served} could not start, Redis at ${describeConnection(this.connection.redis)}: ${errorMessage(error)}`,
-        { cause: error },
-      );
+      // A RedisUnavailableError names the address itself.
+      const where = error instanceof RedisUnavailableError ? '' : `Redis at ${describeRedis(this.connection.redis)}: `;
+      throw new Error(`nestjs-delayed: the worker for ${served} could not start, ${where}${errorMessage(error)}`, {
+        cause: error,
+      });
     }
     this.logger.log(
       `Worker serving ${served} with ${options.concurrency} slot(s) and ${this.handlers.size} handler(s)`,

@@ -1,9 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
-import { openConnection } from './core/connection.js';
-import { HandlerRegistry } from './core/handler-registry.js';
-import { Queue } from './core/queue.js';
-import { Sweeper } from './core/sweeper.js';
+import { HandlerRegistry, openConnection, Queue, Sweeper } from './core/index.js';
 import {
   DELAYED_CONNECTION,
   DELAYED_HANDLERS,
@@ -11,7 +8,7 @@ import {
   getQueueToken,
 } from './delayed.constants.js';
 import { DelayedQueue, createDelayedQueue } from './delayed-queue.js';
-import type { DelayedConnection } from './delayed.host.js';
+import { type DelayedConnection, DelayedHost } from './delayed.host.js';
 import { type DelayedModuleOptions, resolveOptions, type ResolvedDelayedOptions } from './delayed.options.js';
 
 /** Token of the `queues` extra given beside the options. */
@@ -48,14 +45,20 @@ export function delayedProviders(optionsToken: string | symbol, queues: readonly
     {
       provide: DelayedQueue,
       useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
-        createDelayedQueue(connection.redis, options.queue, { deadLetter: options.deadLetter }),
+        createDelayedQueue(connection.redis, options.queue, {
+          deadLetter: options.deadLetter,
+          redisTimeout: options.redisTimeout,
+        }),
       inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
     },
     ...queues.map(
       (name): Provider => ({
         provide: getQueueToken(name),
         useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
-          createDelayedQueue(connection.redis, name, { deadLetter: options.deadLetter }),
+          createDelayedQueue(connection.redis, name, {
+            deadLetter: options.deadLetter,
+            redisTimeout: options.redisTimeout,
+          }),
         inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
       }),
     ),
@@ -66,7 +69,7 @@ export function delayedProviders(optionsToken: string | symbol, queues: readonly
         // Queues served by @Task() handlers are added by the host once they are discovered.
         const names = new Set([options.queue, ...options.queues, ...(options.worker ? options.worker.queues ?? [] : [])]);
         return new Sweeper({
-          queues: [...names].map((name) => new Queue(connection.redis, name)),
+          queues: [...names].map((name) => new Queue(connection.redis, name, { redisTimeout: options.redisTimeout })),
           interval: options.sweeper.interval,
           logger: new Logger('DelayedSweeper'),
         });
@@ -78,5 +81,5 @@ export function delayedProviders(optionsToken: string | symbol, queues: readonly
 
 /** Tokens other modules may inject. */
 export function delayedExports(queues: readonly string[]): (string | symbol | Function)[] {
-  return [DelayedQueue, Sweeper, DELAYED_CONNECTION, ...queues.map(getQueueToken)];
+  return [DelayedQueue, Sweeper, DELAYED_CONNECTION, DelayedHost, ...queues.map(getQueueToken)];
 }

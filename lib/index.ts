@@ -25,6 +25,7 @@ export {
   InvalidOptionsError,
   NodeTask,
   PyTask,
+  RedisUnavailableError,
   RETRY_FOREVER,
   ShutdownDeadlineError,
   Sweeper,

@@ -1,22 +1,15 @@
 import { Module } from '@nestjs/common';
 import { DelayedModule } from 'nestjs-delayed';
-import { MailerService } from './mailer.service.js';
+import { delayedOptions } from './delayed.config.js';
 import { SignupController } from './signup.controller.js';
 
 /**
- * One module for the API and the worker: the HTTP app enqueues, the worker app (same module,
- * started with createApplicationContext) consumes. Set WORKER=false where you only enqueue.
+ * The API node: it only enqueues, which is what an app does unless its options turn the
+ * worker on. `delay(MailerService, …)` needs no MailerService provider here: the task's
+ * name comes from the class's @Task() metadata.
  */
 @Module({
-  imports: [
-    DelayedModule.forRoot({
-      connection: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      queue: 'sample-emails',
-      worker: process.env.WORKER === 'false' ? false : { concurrency: 4 },
-      sweeper: { interval: 30_000 },
-    }),
-  ],
+  imports: [DelayedModule.forRoot(delayedOptions)],
   controllers: [SignupController],
-  providers: [MailerService],
 })
 export class AppModule {}

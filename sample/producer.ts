@@ -2,10 +2,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { DelayedQueue } from 'nestjs-delayed';
-
-process.env.WORKER = 'false';
-const { AppModule } = await import('./app.module.js');
-const { MailerService } = await import('./mailer.service.js');
+import { AppModule } from './app.module.js';
+import { MailerService } from './mailer.service.js';
 
 const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
 const queue = app.get(DelayedQueue);

@@ -1,8 +1,8 @@
 // The worker: a Nest app without HTTP. SIGTERM/SIGINT drain running tasks, then exit.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
+import { WorkerModule } from './worker.module.js';
 
-const app = await NestFactory.createApplicationContext(AppModule);
+const app = await NestFactory.createApplicationContext(WorkerModule);
 app.enableShutdownHooks();
 console.log('worker ready');

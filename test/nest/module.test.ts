@@ -14,6 +14,7 @@ import {
   DelayedQueue,
   InjectQueue,
   NodeTask,
+  RedisUnavailableError,
   Sweeper,
   Task,
 } from '../../lib/index.js';
@@ -415,8 +416,9 @@ describe('shutdown', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         DelayedModule.forRoot({
-          connection: { host: '127.0.0.1', port, maxRetriesPerRequest: 1, retryStrategy: () => 50 },
+          connection: { host: '127.0.0.1', port, retryStrategy: () => 50 },
           queue: uniqueName(),
+          redisTimeout: 1_000,
           worker: fastWorker(),
           sweeper: { interval: 50 },
         }),
@@ -453,5 +455,130 @@ describe('shutdown', () => {
     const started = Date.now();
     await application.close();
     assert.ok(Date.now() - started < 6_000, `close took ${Date.now() - started} ms`);
+  });
+});
+
+describe('API nodes and workers', () => {
+  it('an app consumes only when its options turn the worker on; the sweeper goes with the worker', async () => {
+    calls.length = 0;
+    const queue = uniqueName();
+    const api = await app([DelayedModule.forRoot({ connection: db.server.url, queue })], [Mailer]);
+    try {
+      await api.get(DelayedQueue).delay(Mailer, 'send', 'api@y.z', 'not here');
+      await sleep(200);
+      assert.equal(await db.redis.llen(queue), 1, 'an API node with handlers does not consume');
+      assert.equal(api.get(DelayedHost).activeWorker, undefined);
+      assert.equal(api.get(Sweeper), null, 'nor sweep');
+    } finally {
+      await api.close();
+    }
+    const worker = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: true })], [Mailer]);
+    try {
+      await eventually(() => calls.length === 1, 5_000, 'the worker ran the task');
+      assert.deepEqual(calls, [{ name: 'send', args: ['api@y.z', 'not here'] }]);
+      assert.ok(worker.get(Sweeper)?.isRunning, 'a worker sweeps');
+    } finally {
+      await worker.close();
+    }
+    const swept = await app([DelayedModule.forRoot({ connection: db.server.url, queue, sweeper: true })]);
+    try {
+      assert.ok(swept.get(Sweeper)?.isRunning, 'sweeper: true sweeps without a worker');
+    } finally {
+      await swept.close();
+    }
+    assert.deepEqual(await leftoverKeys(db.redis, queue), []);
+  });
+
+  it('lets other modules inject DelayedHost', async () => {
+    @Injectable()
+    class Health {
+      constructor(readonly host: DelayedHost) {}
+    }
+    @Module({ providers: [Health] })
+    class HealthModule {}
+    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue: uniqueName(), worker: fastWorker() }), HealthModule], [Mailer]);
+    try {
+      assert.ok(application.get(Health).host.activeWorker);
+    } finally {
+      await application.close();
+    }
+  });
+});
+
+describe('options from config libraries and wrong places', () => {
+  it('accepts numbers given as strings, as environment variables arrive', async () => {
+    const application = await app(
+      [
+        DelayedModule.forRoot({
+          connection: db.server.url,
+          queue: uniqueName(),
+          redisTimeout: '3000' as never,
+          worker: { concurrency: '10' as never, shutdownTimeout: ' 2000 ' as never, dequeueTimeout: 100 },
+        }),
+      ],
+      [Mailer],
+    );
+    try {
+      assert.equal(application.get(DelayedHost).activeWorker?.slotIds.length, 10);
+    } finally {
+      await application.close();
+    }
+  });
+
+  it('names the type of a wrong value, and says where queues and isGlobal go', async () => {
+    await assert.rejects(
+      app([
+        DelayedModule.forRootAsync({
+          useFactory: () =>
+            ({
+              connection: db.server.url,
+              queues: ['reports'],
+              isGlobal: false,
+              redisTimeout: 'soon',
+              worker: { concurrency: 'ten' },
+              sweeper: 'yes',
+            }) as never,
+        }),
+      ]),
+      (error: Error) => {
+        assert.match(error.message, /worker\.concurrency must be a positive integer, got the string "ten"/);
+        assert.match(error.message, /redisTimeout must be a positive number of milliseconds, got the string "soon"/);
+        assert.match(error.message, /queues goes beside the options, not inside them: forRoot\(\{ \.\.\., queues \}\) or forRootAsync\(\{ useFactory, queues \}\)/);
+        assert.match(error.message, /isGlobal goes beside the options/);
+        assert.match(error.message, /sweeper must be true, false or an options object, got the string "yes"/);
+        assert.doesNotMatch(error.message, /unknown option queues/);
+        return true;
+      },
+    );
+  });
+
+  it('rejects URLs that are not Redis URLs before connecting anywhere', async () => {
+    for (const [connection, message] of [
+      ['http://127.0.0.1:6379', /connection must be a redis:\/\/ or rediss:\/\/ URL or a socket path, got the http: URL "http:\/\/127\.0\.0\.1:6379"/],
+      ['redis://127.0.0.1:6379/abc', /the path must be a database number, got "abc"/],
+      ['localhost:6379', /connection must be a redis:\/\/ or rediss:\/\/ URL or a socket path/],
+    ] as const) {
+      await assert.rejects(app([DelayedModule.forRoot({ connection })]), message);
+    }
+  });
+});
+
+describe('a producer-only app with Redis down', () => {
+  it('fails an enqueue within redisTimeout with RedisUnavailableError, and closes at once', async () => {
+    const port = 1 + (await freePort());
+    const application = await app([
+      DelayedModule.forRoot({ connection: `redis://127.0.0.1:${port}`, queue: uniqueName(), redisTimeout: 1_000 }),
+    ]);
+    let started = Date.now();
+    await assert.rejects(application.get(DelayedQueue).delay(Mailer, 'send', 'a', 'b'), (error: Error) => {
+      assert.ok(error instanceof RedisUnavailableError, String(error));
+      assert.match(error.message, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: unreachable \\(connect ECONNREFUSED`));
+      return true;
+    });
+    const took = Date.now() - started;
+    assert.ok(took >= 900 && took < 3_000, `the enqueue took ${took} ms to fail`);
+    started = Date.now();
+    await application.close();
+    assert.ok(Date.now() - started < 1_000, `close took ${Date.now() - started} ms`);
   });
 });
