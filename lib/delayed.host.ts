@@ -49,13 +49,18 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { worker: options, deadLetter, redisTimeout } = this.options;
+    await this.startWorker();
+    // After the worker: a worker that cannot start fails the bootstrap, and no sweep is begun.
     if (this.sweeper) {
       for (const name of this.handlers.queueNames()) {
-        this.sweeper.add(new Queue(this.connection.redis, name, { redisTimeout }));
+        this.sweeper.add(new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }));
       }
       this.sweeper.start();
     }
+  }
+
+  private async startWorker(): Promise<void> {
+    const { worker: options, deadLetter, redisTimeout } = this.options;
     if (options === false) {
       if (this.handlers.size > 0) {
         this.logger.log(
@@ -103,11 +108,15 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     try {
-      await Promise.all([this.worker?.close(), this.sweeper?.stop()]);
+      await this.worker?.close();
     } catch (error) {
       this.logger.warn(`Shutdown was not clean: ${errorMessage(error)}`);
     }
+    // Not after the sweeper's stop: a sweep waiting for an unreachable Redis ends as soon as
+    // the connection closes, and a sweep in flight is answered before the QUIT behind it.
+    const sweeperStopped = this.sweeper?.stop();
     if (this.connection.owned) await closeConnection(this.connection.redis);
+    await sweeperStopped;
   }
 
   /** The queues this app's worker serves: given ones, else those its handlers serve. */

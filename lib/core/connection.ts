@@ -20,6 +20,13 @@ const WORKER_OPTIONS: RedisOptions = {
   enableOfflineQueue: false,
 };
 
+/**
+ * Defaults of the clients we open. ioredis arms a timer of `disconnectTimeout` (2 s) on every
+ * disconnect to destroy a socket that does not close, and a socket that failed to connect
+ * never closes again: a process that gave up on an unreachable Redis lingered that long.
+ */
+const OWN_DEFAULTS: RedisOptions = { disconnectTimeout: 200 };
+
 /** Errors that keep a connection from ever working as configured: failing fast beats retrying. */
 const FATAL_ERROR = /^(WRONGPASS|NOAUTH|NOPERM|ERR invalid password|ERR AUTH|ERR (invalid )?DB index)/;
 
@@ -70,7 +77,11 @@ export function openConnection(option: ConnectionOption | undefined): { redis: R
   const problem = connectionProblem(option);
   if (problem !== undefined) throw new InvalidOptionsError(problem);
   const redis =
-    option === undefined ? new Redis() : typeof option === 'string' ? new Redis(option) : new Redis({ ...option });
+    option === undefined
+      ? new Redis(OWN_DEFAULTS)
+      : typeof option === 'string'
+        ? new Redis(option, OWN_DEFAULTS)
+        : new Redis({ ...OWN_DEFAULTS, ...option });
   shutOnFatalError(redis);
   return { redis, owned: true };
 }
@@ -167,7 +178,7 @@ export function withinTimeout<T>(redis: Redis, command: Promise<T>, timeout: num
 
 /** A new client to the same server as `base`, for a worker's own use (always owned). */
 export function duplicateConnection(base: Redis, overrides: RedisOptions = {}): Redis {
-  return base.duplicate({ ...overrides, ...WORKER_OPTIONS });
+  return base.duplicate({ ...OWN_DEFAULTS, ...overrides, ...WORKER_OPTIONS });
 }
 
 /**

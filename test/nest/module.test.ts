@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import {
   currentTask,
@@ -18,6 +19,7 @@ import {
   Sweeper,
   Task,
 } from '../../lib/index.js';
+import { spawnProcess } from '../helpers/processes.js';
 import { eventually, freePort, leftoverKeys, startRedis, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
 const db = useRedisServer();
@@ -441,6 +443,17 @@ describe('shutdown', () => {
     assert.equal(attempts, 0, 'the connection still tries to reconnect');
     assert.notEqual(connection.status, 'ready');
     assert.equal(moduleRef.get(Sweeper).isRunning, false);
+  });
+
+  it('lets a process whose bootstrap failed exit at once', async () => {
+    const port = 1 + (await freePort());
+    const fixture = fileURLToPath(new URL('../fixtures/failing-bootstrap.js', import.meta.url));
+    const child = spawnProcess(process.execPath, [fixture], { REDIS_URL: `redis://127.0.0.1:${port}` });
+    const line = await child.waitForLine(/^failed after \d+ ms/, 10_000);
+    const failedAt = Date.now();
+    assert.match(line, /the worker for "default" could not start, Redis at 127\.0\.0\.1:\d+: unreachable \(connect ECONNREFUSED/);
+    assert.equal(await child.exited, 0);
+    assert.ok(Date.now() - failedAt < 1_000, `the process lingered ${Date.now() - failedAt} ms after the failure`);
   });
 
   it('returns in bounded time when Redis goes away under a running worker', async () => {

@@ -14,6 +14,11 @@ Decoding is lenient: a bare JSON number with a fraction or exponent becomes a fl
 
 import json
 import math
+import sys
+
+# The value matrix nests arrays 500 deep (the peers' msgpack goes to 1,024); converting
+# them here recurses twice per level, past Python's default limit of 1,000 frames.
+sys.setrecursionlimit(10_000)
 
 MAX_SAFE_INTEGER = 2 ** 53 - 1
 
