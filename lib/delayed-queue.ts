@@ -1,8 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import type { DeadLetters } from './core/dead-letters.js';
-import { Queue, type QueueOptions } from './core/queue.js';
-import { NodeTask, type Task } from './core/task.js';
+import { type DeadLetters, NodeTask, Queue, type QueueOptions, type Task } from './core/index.js';
 import { getTaskMetadata } from './task-metadata.accessor.js';
 
 /** The names of `T`'s methods. */
@@ -26,7 +24,11 @@ export type MethodArgs<T, K extends keyof T> = T[K] extends (...args: infer A) =
 export class DelayedQueue {
   private readonly routes = new Map<string, Queue>();
 
-  constructor(readonly queue: Queue) {
+  /** The engine's queue; not public, so that nothing but enqueue and dead letters is reachable here. */
+  private readonly queue: Queue;
+
+  constructor(queue: Queue) {
+    this.queue = queue;
     this.routes.set(queue.name, queue);
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { HandlerRegistry } from './core/handler-registry.js';
+import { type HandlerRegistry, InvalidHandlerError } from './core/index.js';
 import { DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
 import { getTaskMetadata } from './task-metadata.accessor.js';
@@ -31,7 +31,7 @@ export class DelayedExplorer implements OnModuleInit {
         const metadata = getTaskMetadata(type, method);
         if (metadata === undefined) continue;
         if (!wrapper.isDependencyTreeStatic()) {
-          throw new Error(
+          throw new InvalidHandlerError(
             `${type.name}.${method} has @Task() but ${type.name} is request- or transient-scoped; task handlers must live on singleton providers`,
           );
         }

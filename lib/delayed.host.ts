@@ -16,6 +16,7 @@ import {
   RedisUnavailableError,
   Sweeper,
   Worker,
+  WorkerStartError,
 } from './core/index.js';
 import { DELAYED_CONNECTION, DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
@@ -40,7 +41,7 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(DELAYED_RESOLVED_OPTIONS) private readonly options: ResolvedDelayedOptions,
     @Inject(DELAYED_CONNECTION) private readonly connection: DelayedConnection,
     @Inject(DELAYED_HANDLERS) private readonly handlers: HandlerRegistry,
-    @Inject(Sweeper) private readonly sweeper: Sweeper | null,
+    @Inject(Sweeper) private readonly sweeper: Sweeper,
   ) {}
 
   /** The running worker, if this app consumes. */
@@ -51,7 +52,7 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     await this.startWorker();
     // After the worker: a worker that cannot start fails the bootstrap, and no sweep is begun.
-    if (this.sweeper) {
+    if (this.options.sweeper !== false) {
       for (const name of this.handlers.queueNames()) {
         this.sweeper.add(new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }));
       }
@@ -60,8 +61,8 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async startWorker(): Promise<void> {
-    const { worker: options, deadLetter, redisTimeout } = this.options;
-    if (options === false) {
+    const { worker: settings, deadLetter, redisTimeout } = this.options;
+    if (settings === false) {
       if (this.handlers.size > 0) {
         this.logger.log(
           `This app only enqueues: ${this.handlers.size} @Task() handler(s) found, but the worker is off (set worker: true where tasks should run)`,
@@ -72,14 +73,10 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
     const queues = this.workerQueues();
     if (queues.length === 0) return;
     this.worker = new Worker({
+      ...settings,
+      redisTimeout,
       queues: queues.map((name) => new Queue(this.connection.redis, name, { deadLetter, redisTimeout })),
       handlers: this.handlers,
-      concurrency: options.concurrency,
-      keepAliveInterval: options.keepAliveInterval,
-      keepAliveTimeout: options.keepAliveTimeout,
-      dequeueTimeout: options.dequeueTimeout,
-      shutdownTimeout: options.shutdownTimeout,
-      redisTimeout,
       logger: this.logger,
     });
     const served = queues.map((name) => `"${name}"`).join(', ');
@@ -93,12 +90,12 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
       await this.onApplicationShutdown();
       // A RedisUnavailableError names the address itself.
       const where = error instanceof RedisUnavailableError ? '' : `Redis at ${describeRedis(this.connection.redis)}: `;
-      throw new Error(`nestjs-delayed: the worker for ${served} could not start, ${where}${errorMessage(error)}`, {
+      throw new WorkerStartError(`nestjs-delayed: the worker for ${served} could not start, ${where}${errorMessage(error)}`, {
         cause: error,
       });
     }
     this.logger.log(
-      `Worker serving ${served} with ${options.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
+      `Worker serving ${served} with ${settings.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
     );
   }
 
@@ -114,7 +111,7 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
     }
     // Not after the sweeper's stop: a sweep waiting for an unreachable Redis ends as soon as
     // the connection closes, and a sweep in flight is answered before the QUIT behind it.
-    const sweeperStopped = this.sweeper?.stop();
+    const sweeperStopped = this.sweeper.stop();
     if (this.connection.owned) await closeConnection(this.connection.redis);
     await sweeperStopped;
   }

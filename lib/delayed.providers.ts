@@ -64,13 +64,14 @@ export function delayedProviders(optionsToken: string | symbol, queues: readonly
     ),
     {
       provide: Sweeper,
-      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection): Sweeper | null => {
-        if (options.sweeper === false) return null;
+      // Always a Sweeper, started by the host only where options.sweeper is on: `sweep()` can
+      // still be called by hand elsewhere (a maintenance script, a health probe).
+      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection): Sweeper => {
         // Queues served by @Task() handlers are added by the host once they are discovered.
-        const names = new Set([options.queue, ...options.queues, ...(options.worker ? options.worker.queues ?? [] : [])]);
+        const names = new Set([options.queue, ...options.queues, ...(options.worker ? (options.worker.queues ?? []) : [])]);
         return new Sweeper({
+          ...(options.sweeper === false ? {} : options.sweeper),
           queues: [...names].map((name) => new Queue(connection.redis, name, { redisTimeout: options.redisTimeout })),
-          interval: options.sweeper.interval,
           logger: new Logger('DelayedSweeper'),
         });
       },

@@ -8,12 +8,13 @@ import {
   type DelayedLogger,
   encodeTask,
   HandlerRegistry,
-  newWorkerId,
   NodeTask,
   Queue,
+  requeueLost,
   Sweeper,
   Worker,
 } from '../lib/core/index.js';
+import { newWorkerId } from '../lib/core/protocol/worker-id.js';
 import { eventually, quietLogger, uniqueName, useRedisServer } from './helpers/redis-server.js';
 
 // ACL SETUSER, SCRIPT FLUSH and ACL LOG RESET reach every client of the server: a private
@@ -267,7 +268,7 @@ describe('the ACL users of docs/acl.md', () => {
       await assert.rejects(producer.del(QUEUE), /NOPERM/);
       await assert.rejects(producer.keys('*'), /NOPERM/);
       // It cannot sweep: the script's keys include N_processing.
-      await assert.rejects(new Queue(producer, QUEUE).requeueLost(), /NOPERM/);
+      await assert.rejects(requeueLost(new Queue(producer, QUEUE)), /NOPERM/);
 
       // The worker reaches bare keys of exactly 32 lowercase hex characters, no others.
       const hex = '0123456789abcdef'.repeat(2);

@@ -46,8 +46,8 @@ const APP_TSCONFIG = {
 const APP_MAIN = `import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
-import { RETRY_FOREVER, type Queue } from 'nestjs-delayed/core';
+import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
+import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -72,8 +72,8 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
   await app.init();
   const queue = app.get(DelayedQueue);
-  // The engine's Queue type from the subpath is the one DelayedQueue is declared with.
-  const engine: Queue = queue.queue;
+  // The engine from the subpath, over the module's own connection.
+  const engine = new Queue(app.get<DelayedConnection>(DELAYED_CONNECTION).redis, queueName);
   await queue.delay(Greeter, 'greet', 'commonjs');
   const timer = setTimeout(() => {
     console.error('the task did not run within 10 s');

@@ -16,11 +16,31 @@ describe('the package', () => {
   });
 
   it('keeps the engine free of Nest: lib/core never imports @nestjs/*', () => {
-    const dir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
-    const sources = readdirSync(dir).filter((file) => file.endsWith('.ts'));
+    const sources = tsFiles(coreDir);
     assert.ok(sources.length > 5);
     for (const file of sources) {
-      assert.doesNotMatch(readFileSync(dir + file, 'utf8'), /from '@nestjs\//, `${file} imports Nest`);
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /from '@nestjs\//, `${file} imports Nest`);
+    }
+  });
+
+  it('lets the Nest glue reach the engine only through its barrel, lib/core/index.ts', () => {
+    const glue = readdirSync(libDir)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => libDir + file);
+    assert.ok(glue.length > 5);
+    for (const file of glue) {
+      for (const [, path] of readFileSync(file, 'utf8').matchAll(/from '(\.\/core\/[^']+)'/g)) {
+        assert.equal(path, './core/index.js', `${file} imports ${path}, past core's barrel`);
+      }
     }
   });
 });
+
+const libDir = fileURLToPath(new URL('../../lib/', import.meta.url));
+const coreDir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? tsFiles(`${dir}${entry.name}/`) : entry.name.endsWith('.ts') ? [`${dir}${entry.name}`] : [],
+  );
+}

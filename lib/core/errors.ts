@@ -30,3 +30,21 @@ export class ShutdownDeadlineError extends DelayedError {}
  * the address and the cause; `cause` holds the underlying error when there is one.
  */
 export class RedisUnavailableError extends DelayedError {}
+
+/**
+ * A connection closed while a command was in flight: whether the command was carried out is
+ * unknown. The worker treats its own such commands as uncertain (see ConnectionLoss).
+ */
+export class ConnectionLostError extends DelayedError {}
+
+/**
+ * Thrown by a handler to say a retry cannot help (bad input, a permanent refusal): the task
+ * becomes a dead letter at once, whatever retries it has left.
+ */
+export class UnrecoverableError extends DelayedError {}
+
+/** A `@Task()` handler that cannot be run as declared (on a request- or transient-scoped provider). */
+export class InvalidHandlerError extends DelayedError {}
+
+/** A worker could not start (Redis unreachable or too old); `cause` holds why. */
+export class WorkerStartError extends DelayedError {}

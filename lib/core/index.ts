@@ -1,32 +1,36 @@
-export { decodeTask, encodeRetry, encodeTask } from './codec.js';
+// The engine's public API, at 'nestjs-delayed/core': queue, worker, sweeper, tasks, errors,
+// and the option tables an integration (such as the Nest module) resolves options with.
+// Wire internals (MessagePack helpers, key builders, scripts) stay inside.
+export { DEFAULT_QUEUE_NAME } from './defaults.js';
 export {
-  closeConnection,
-  type ConnectionOption,
-  describeRedis,
-  duplicateConnection,
-  openConnection,
-  whenReady,
-} from './connection.js';
-export {
-  type DeadLetter,
-  type DeadLetterReason,
-  DeadLetters,
-  decodeDeadLetter,
-} from './dead-letters.js';
-export * from './defaults.js';
-export * from './errors.js';
-export { HandlerRegistry, type TaskHandler } from './handler-registry.js';
-export { queueKeys, type QueueKeys } from './keys.js';
+  ConnectionLostError,
+  DelayedError,
+  DuplicateHandlerError,
+  InvalidHandlerError,
+  InvalidOptionsError,
+  RedisUnavailableError,
+  ShutdownDeadlineError,
+  TaskDecodeError,
+  UnknownHandlerError,
+  UnrecoverableError,
+  UnsupportedRedisError,
+  WorkerStartError,
+} from './errors.js';
 export { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
-export { decodeMsgpack, encodeMsgpack } from './msgpack.js';
 export {
-  type DeadLetterOptions,
-  Queue,
-  type QueueOptions,
-  type SweepResult,
-} from './queue.js';
-export { Sweeper, type SweeperOptions } from './sweeper.js';
-export { currentTask, type TaskContext } from './task-context.js';
+  DEAD_LETTER_OPTIONS,
+  type DeadLetterSettings,
+  describeValue,
+  QUEUE_OPTIONS,
+  type QueueSettings,
+  resolveSettings,
+  resolveWorkerSettings,
+  SWEEPER_OPTIONS,
+  type SweeperSettings,
+  WORKER_OPTIONS,
+  type WorkerSettings,
+} from './options.js';
+export { decodeTask, encodeTask } from './protocol/codec.js';
 export {
   type DecodedGoTask,
   type DecodedPyTask,
@@ -37,12 +41,20 @@ export {
   PyTask,
   RETRY_FOREVER,
   type Task,
-} from './task.js';
+} from './protocol/task.js';
+export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
+export { Queue, type QueueOptions } from './queue/queue.js';
 export {
-  type TaskEvent,
-  type TaskFailedEvent,
-  Worker,
-  type WorkerEvents,
-  type WorkerOptions,
-} from './worker.js';
-export { newWorkerId } from './worker-id.js';
+  closeConnection,
+  type ConnectionOption,
+  connectionProblem,
+  describeRedis,
+  openConnection,
+  whenReady,
+} from './redis/connection.js';
+export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
+export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
+export { HandlerRegistry, type TaskHandler } from './worker/handler-registry.js';
+export { currentTask, type TaskContext } from './worker/task-context.js';
+export type { TaskEvent, TaskFailedEvent, WorkerEvents } from './worker/worker-events.js';
+export { Worker, type WorkerOptions } from './worker/worker.js';

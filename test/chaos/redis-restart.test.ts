@@ -132,7 +132,7 @@ describe('Redis unreachable or silent', () => {
     const port = await freePort();
     const server = spawnRedis(port);
     await waitForServer(port);
-    const { openConnection } = await import('../../lib/core/connection.js');
+    const { openConnection } = await import('../../lib/core/redis/connection.js');
     const { redis } = openConnection(`redis://127.0.0.1:${port}/99`);
     redis.on('error', () => undefined);
     try {

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  decodeMsgpack,
   decodeTask,
-  encodeMsgpack,
-  encodeRetry,
   encodeTask,
   GoTask,
   NodeTask,
   PyTask,
   TaskDecodeError,
 } from '../../lib/core/index.js';
+import { encodeRetry } from '../../lib/core/protocol/codec.js';
+import { decodeMsgpack, encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 // "m:f" as a MessagePack fixstr

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectionLoss } from '../../lib/core/connection-loss.js';
+import { ConnectionLoss } from '../../lib/core/redis/connection-loss.js';
 import { useRedisServer } from '../helpers/redis-server.js';
 
 // CLIENT KILL reaches every client of the server: a private one, even under REDIS_URL.

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeTask, PyTask, Queue, queueKeys } from '../../lib/core/index.js';
+import {
+  encodeTask,
+  PyTask,
+  Queue,
+  requeueLost,
+} from '../../lib/core/index.js';
+import { WorkerQueue } from '../../lib/core/worker/worker-queue.js';
+import { queueKeys } from '../../lib/core/protocol/keys.js';
 import { leftoverKeys, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
 // CONFIG SET maxmemory reaches every client of the server: a private one, even under REDIS_URL.
 const db = useRedisServer({ private: true });
+
+/** The worker's steps on a queue, over the test's own connection. */
+const steps = (queue: Queue) => new WorkerQueue(queue, db.redis);
 
 describe('queue keys', () => {
   it('follow the delayed layout and carry a hash tag along', () => {
@@ -66,14 +76,14 @@ describe('Queue', () => {
   it('dequeues one task per slot and records it under the slot id', async () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueueMany([new PyTask('m:a'), new PyTask('m:b'), new PyTask('m:c')]);
-    const taken = await queue.dequeue(0, ['slot-1', 'slot-2']);
+    const taken = await steps(queue).dequeue(0, ['slot-1', 'slot-2']);
     assert.deepEqual(taken, [encodeTask(new PyTask('m:a')), encodeTask(new PyTask('m:b'))]);
     assert.deepEqual(await db.redis.hgetallBuffer(`${queue.name}_processing`), {
       'slot-1': encodeTask(new PyTask('m:a')),
       'slot-2': encodeTask(new PyTask('m:b')),
     });
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 1);
-    assert.equal(await queue.release(['slot-1', 'slot-2']), 2);
+    assert.equal(await steps(queue).release(['slot-1', 'slot-2']), 2);
     assert.equal(await queue.processingCount(), 0);
   });
 
@@ -81,7 +91,7 @@ describe('Queue', () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueueMany([new PyTask('m:a'), new PyTask('m:b')]);
     await db.redis.lpop(`${queue.name}_noti`);
-    const taken = await queue.dequeue(1, ['s1', 's2', 's3']);
+    const taken = await steps(queue).dequeue(1, ['s1', 's2', 's3']);
     assert.equal(taken.length, 2);
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 0);
   });
@@ -90,8 +100,8 @@ describe('Queue', () => {
     const queue = new Queue(db.redis, uniqueName());
     await db.redis.rpush(`${queue.name}_noti`, '1', '1');
     await db.redis.lpop(`${queue.name}_noti`); // as BLPOP would
-    assert.deepEqual(await queue.dequeue(1, ['s1']), []);
-    assert.deepEqual(await queue.dequeue(0, ['s1']), []);
+    assert.deepEqual(await steps(queue).dequeue(1, ['s1']), []);
+    assert.deepEqual(await steps(queue).dequeue(0, ['s1']), []);
     assert.equal(await queue.processingCount(), 0);
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
@@ -99,8 +109,8 @@ describe('Queue', () => {
   it('retries and releases in one step', async () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueue(new PyTask('m:f', [], {}, 2));
-    await queue.dequeue(0, ['s1']);
-    await queue.retry('s1', encodeTask(new PyTask('m:f', [], {}, 1)));
+    await steps(queue).dequeue(0, ['s1']);
+    await steps(queue).retry('s1', encodeTask(new PyTask('m:f', [], {}, 1)));
     assert.equal(await queue.processingCount(), 0);
     assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [encodeTask(new PyTask('m:f', [], {}, 1))]);
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 1);
@@ -110,7 +120,7 @@ describe('Queue', () => {
     const queue = new Queue(db.redis, uniqueName(), { deadLetter: { maxLength: 3 } });
     for (let i = 0; i < 5; i++) {
       await db.redis.hset(`${queue.name}_processing`, 's', 'x');
-      await queue.bury('s', { task: Buffer.from([i]), reason: 'failed', error: `e${i}`, funcPath: 'm:f' });
+      await steps(queue).bury('s', { task: Buffer.from([i]), reason: 'failed', error: `e${i}`, funcPath: 'm:f' });
     }
     const letters = await queue.deadLetters.list();
     assert.deepEqual(letters.map((l) => l.error), ['e2', 'e3', 'e4']);
@@ -127,9 +137,9 @@ describe('requeueLost (the sweeper step)', () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueueMany([new PyTask('m:dead'), new PyTask('m:alive')]);
     await db.redis.set('live-worker-x', '1', 'PX', 60_000);
-    await queue.dequeue(0, ['dead-worker-x']);
-    await queue.dequeue(0, ['live-worker-x']);
-    const result = await queue.requeueLost();
+    await steps(queue).dequeue(0, ['dead-worker-x']);
+    await steps(queue).dequeue(0, ['live-worker-x']);
+    const result = await requeueLost(queue);
     assert.deepEqual(result, { requeued: 1, notificationsAdded: 1, notificationsDropped: 0 });
     assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [encodeTask(new PyTask('m:dead'))]);
     assert.deepEqual(Object.keys(await db.redis.hgetall(`${queue.name}_processing`)), ['live-worker-x']);
@@ -140,7 +150,7 @@ describe('requeueLost (the sweeper step)', () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueueMany([new PyTask('m:a'), new PyTask('m:b')]);
     await db.redis.lpop(`${queue.name}_noti`);
-    assert.deepEqual(await queue.requeueLost(), { requeued: 0, notificationsAdded: 1, notificationsDropped: 0 });
+    assert.deepEqual(await requeueLost(queue), { requeued: 0, notificationsAdded: 1, notificationsDropped: 0 });
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 2);
   });
 
@@ -148,11 +158,11 @@ describe('requeueLost (the sweeper step)', () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueue(new PyTask('m:a'));
     await db.redis.rpush(`${queue.name}_noti`, '1', '1');
-    assert.deepEqual(await queue.requeueLost(), { requeued: 0, notificationsAdded: 0, notificationsDropped: 2 });
+    assert.deepEqual(await requeueLost(queue), { requeued: 0, notificationsAdded: 0, notificationsDropped: 2 });
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 1);
     const empty = new Queue(db.redis, uniqueName());
     await db.redis.rpush(`${empty.name}_noti`, '1');
-    await empty.requeueLost();
+    await requeueLost(empty);
     assert.deepEqual(await leftoverKeys(db.redis, empty.name), []);
   });
 });
@@ -162,7 +172,7 @@ describe('dead letters', () => {
     const queue = new Queue(db.redis, uniqueName());
     for (const name of ['m:a', 'm:b', 'm:c']) {
       await db.redis.hset(`${queue.name}_processing`, 's', 'x');
-      await queue.bury('s', { task: encodeTask(new PyTask(name)), reason: 'unknown-handler', error: 'no', funcPath: name });
+      await steps(queue).bury('s', { task: encodeTask(new PyTask(name)), reason: 'unknown-handler', error: 'no', funcPath: name });
     }
     assert.equal(await queue.deadLetters.count(), 3);
     const [first] = await queue.deadLetters.list(0, 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertWorkerCanRun, isSupportedRedisVersion, parseRedisVersion } from '../../lib/core/redis-version.js';
+import { assertWorkerCanRun, isSupportedRedisVersion, parseRedisVersion } from '../../lib/core/redis/redis-version.js';
 import { useRedisServer } from '../helpers/redis-server.js';
 
 const db = useRedisServer();

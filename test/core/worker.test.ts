@@ -4,18 +4,19 @@ import { describe, it } from 'node:test';
 import {
   currentTask,
   type DelayedLogger,
-  encodeMsgpack,
   encodeTask,
   GoTask,
   HandlerRegistry,
   NodeTask,
   PyTask,
   Queue,
+  requeueLost,
   ShutdownDeadlineError,
   type TaskFailedEvent,
   Worker,
   type WorkerOptions,
 } from '../../lib/core/index.js';
+import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
 import { eventually, leftoverKeys, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
 // CLIENT PAUSE reaches every client of the server: a private one, even under REDIS_URL.
@@ -401,7 +402,7 @@ describe('Worker', () => {
     assert.equal(await queue.processingCount(), 1, 'still held, not dropped');
     const [id] = await db.redis.hkeys(`${queue.name}_processing`);
     assert.equal(await db.redis.exists(id!), 0, 'its worker is offline');
-    assert.equal((await queue.requeueLost()).requeued, 1);
+    assert.equal((await requeueLost(queue)).requeued, 1);
     assert.equal(await queue.len(), 1);
   });
 
@@ -436,7 +437,7 @@ describe('Worker', () => {
     assert.equal(await queue.deadLetters.count(), 0);
     assert.equal(await queue.len(), 0);
     assert.equal(await queue.processingCount(), 1);
-    assert.equal((await queue.requeueLost()).requeued, 1);
+    assert.equal((await requeueLost(queue)).requeued, 1);
     const [bytes] = await db.redis.lrangeBuffer(queue.name, 0, -1);
     assert.deepEqual(bytes, encodeTask(new NodeTask('Long:run', [], {}, 0)));
     assert.equal(seen.length, 0, 'the handler rejected rather than completing');
@@ -465,7 +466,7 @@ describe('Worker', () => {
     assert.deepEqual(ran, ['a'], 'b was not started after the deadline');
     const held = (await queue.processingCount()) + (await queue.len());
     assert.equal(held, 1, 'b is still in Redis, not cleared by going offline');
-    await eventually(async () => (await queue.requeueLost()).requeued === 1 || (await queue.len()) === 1, 5_000);
+    await eventually(async () => (await requeueLost(queue)).requeued === 1 || (await queue.len()) === 1, 5_000);
     assert.equal(await queue.len(), 1, 'a sweeper puts b back');
   });
 

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { DEFAULT_QUIT_TIMEOUT } from './defaults.js';
-import { InvalidOptionsError, RedisUnavailableError } from './errors.js';
+import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
+import { InvalidOptionsError, RedisUnavailableError } from '../errors.js';
 
 /** How to reach Redis: a URL, ioredis options, or a client of your own (never closed by us). */
 export type ConnectionOption = string | RedisOptions | Redis;

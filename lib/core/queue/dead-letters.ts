@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import { decodeMsgpack, encodeMsgpack } from './msgpack.js';
-import type { QueueKeys } from './keys.js';
-import { scripts } from './scripts.js';
+import { decodeMsgpack, encodeMsgpack } from '../protocol/msgpack.js';
+import type { QueueKeys } from '../protocol/keys.js';
+import { DEAD_LETTERS_PER_REQUEUE_CALL } from '../limits.js';
+import { scripts } from '../redis/lua-scripts.js';
 
 /** Why a task was given up on. */
 export type DeadLetterReason = 'failed' | 'unknown-handler' | 'undecodable';
@@ -85,13 +86,11 @@ export class DeadLetters {
     }
     let requeued = 0;
     // Bounded batches keep each script call short: Redis runs nothing else meanwhile.
-    for (let i = 0; i < chosen.length; i += 500) {
-      const pairs = chosen.slice(i, i + 500).flatMap((letter) => [letter.raw, letter.task]);
-      requeued += (await scripts.requeueDead.run(
-        this.redis,
-        [this.keys.tasks, this.keys.notifications, this.keys.dead],
-        pairs,
-      )) as number;
+    for (let i = 0; i < chosen.length; i += DEAD_LETTERS_PER_REQUEUE_CALL) {
+      const pairs = chosen
+        .slice(i, i + DEAD_LETTERS_PER_REQUEUE_CALL)
+        .flatMap((letter) => [letter.raw, letter.task]);
+      requeued += (await scripts.requeueDead.run(this.redis, this.keys, pairs)) as number;
     }
     return requeued;
   }

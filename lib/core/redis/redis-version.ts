@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { UnsupportedRedisError } from './errors.js';
+import { UnsupportedRedisError } from '../errors.js';
 
 /**
  * The oldest Redis the worker runs on: its dequeue script pops with `LPOP key count` (6.2).

@@ -1,12 +1,13 @@
-import { DEFAULT_QUIT_TIMEOUT, DEFAULT_SWEEP_INTERVAL } from './defaults.js';
-import { InvalidOptionsError } from './errors.js';
-import { consoleLogger, type DelayedLogger, errorMessage } from './logger.js';
-import type { Queue, SweepResult } from './queue.js';
+import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
+import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
+import { resolveSettings, SWEEPER_OPTIONS, type SweeperSettings, throwOnProblems } from '../options.js';
+import type { Queue } from '../queue/queue.js';
+import { requeueLost, type SweepResult } from './requeue-lost.js';
 
 export interface SweeperOptions {
   readonly queues: readonly Queue[];
   /** Time between sweeps (ms). Default 60,000. */
-  readonly interval?: number;
+  readonly interval?: SweeperSettings['interval'];
   readonly logger?: DelayedLogger;
 }
 
@@ -24,13 +25,10 @@ export class Sweeper {
 
   constructor(options: SweeperOptions) {
     this.queues = [...options.queues];
-    this.interval = options.interval ?? DEFAULT_SWEEP_INTERVAL;
+    const problems: string[] = [];
+    this.interval = resolveSettings(SWEEPER_OPTIONS, options, '', problems).interval;
+    throwOnProblems('sweeper options', problems);
     this.logger = options.logger ?? consoleLogger;
-    if (typeof this.interval !== 'number' || !Number.isFinite(this.interval) || this.interval <= 0) {
-      throw new InvalidOptionsError(
-        `Invalid sweeper options: interval must be a positive number of milliseconds, got ${String(this.interval)}`,
-      );
-    }
   }
 
   /** Adds a queue to sweep (a queue already swept, by name, is ignored). */
@@ -76,7 +74,7 @@ export class Sweeper {
   async sweep(): Promise<Map<string, SweepResult>> {
     const results = new Map<string, SweepResult>();
     for (const queue of this.queues) {
-      const result = await queue.requeueLost();
+      const result = await requeueLost(queue);
       results.set(queue.name, result);
       if (result.requeued > 0 || result.notificationsAdded > 0 || result.notificationsDropped > 0) {
         this.logger.log(

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ConnectionLostError } from '../errors.js';
 
 /**
  * Turns "the connection closed while this command was in flight" into a rejection.
@@ -15,7 +16,7 @@ export class ConnectionLoss {
 
   constructor(redis: Redis) {
     redis.on('close', () => {
-      const error = new Error('Redis connection closed before the reply arrived; the outcome is unknown');
+      const error = new ConnectionLostError('Redis connection closed before the reply arrived; the outcome is unknown');
       for (const reject of this.pending) reject(error);
       this.pending.clear();
     });

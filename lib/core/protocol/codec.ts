@@ -1,4 +1,4 @@
-import { TaskDecodeError } from './errors.js';
+import { TaskDecodeError } from '../errors.js';
 import { decodeMsgpack, encodeMsgpack } from './msgpack.js';
 import { type DecodedPyTask, type DecodedTask, GoTask, PyTask, type Task } from './task.js';
 

@@ -1,4 +1,4 @@
-import { DuplicateHandlerError } from './errors.js';
+import { DuplicateHandlerError } from '../errors.js';
 
 /** A task handler: called with the task's args, then its kwargs as one last object if any. */
 export type TaskHandler = (...args: any[]) => unknown;

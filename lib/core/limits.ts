@@ -1,0 +1,9 @@
+/**
+ * Sizes of the work one script call does. A script blocks Redis while it runs, so each is
+ * bounded; callers split bigger jobs into calls of these sizes. (The scripts also split their
+ * own RPUSH/LPUSH/HSET calls at 1,000 arguments, under Lua's unpack() limit.)
+ */
+/** Tasks per enqueue script call. */
+export const TASKS_PER_ENQUEUE_CALL = 10_000;
+/** Dead letters per requeue script call. */
+export const DEAD_LETTERS_PER_REQUEUE_CALL = 500;

@@ -1,0 +1,140 @@
+import type { Redis } from 'ioredis';
+import { DEFAULT_QUEUE_NAME } from '../defaults.js';
+import { TASKS_PER_ENQUEUE_CALL } from '../limits.js';
+import {
+  DEAD_LETTER_OPTIONS,
+  type DeadLetterSettings,
+  QUEUE_OPTIONS,
+  resolveSettings,
+  throwOnProblems,
+} from '../options.js';
+import { encodeTask } from '../protocol/codec.js';
+import { type QueueKeys, queueKeys } from '../protocol/keys.js';
+import type { Task } from '../protocol/task.js';
+import { whenReady, withinTimeout } from '../redis/connection.js';
+import { scripts } from '../redis/lua-scripts.js';
+import { DeadLetters } from './dead-letters.js';
+
+export interface QueueOptions {
+  /**
+   * Where tasks that cannot be run go. `false` drops them after logging (delayed's strict
+   * "clean" behaviour). Default: on, bounded to 10,000 entries.
+   */
+  readonly deadLetter?: false | Partial<DeadLetterSettings>;
+  /**
+   * How long an enqueue or a sweep waits for an unreachable Redis before it fails with a
+   * RedisUnavailableError (ms). Default 5,000.
+   */
+  readonly redisTimeout?: number;
+}
+
+/** Tasks enqueued in one turn of the event loop, written together. */
+class EnqueueBatch {
+  readonly tasks: Buffer[] = [];
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+}
+
+/**
+ * One delayed queue on one Redis connection, as producers see it: enqueue and counts, and
+ * its dead letters. What workers and sweepers do to a queue lives with them
+ * (worker/worker-queue.ts, maintenance/requeue-lost.ts).
+ */
+export class Queue {
+  readonly keys: QueueKeys;
+  readonly deadLetters: DeadLetters;
+  /** Dead letters kept, or 0 when dead letters are off. */
+  readonly deadLetterMaxLength: number;
+  readonly redisTimeout: number;
+
+  constructor(
+    readonly redis: Redis,
+    readonly name: string = DEFAULT_QUEUE_NAME,
+    readonly options: QueueOptions = {},
+  ) {
+    this.keys = queueKeys(name);
+    this.deadLetters = new DeadLetters(redis, this.keys);
+    const problems: string[] = [];
+    this.redisTimeout = resolveSettings(QUEUE_OPTIONS, options, '', problems).redisTimeout;
+    const dead = options.deadLetter;
+    this.deadLetterMaxLength =
+      dead === false ? 0 : resolveSettings(DEAD_LETTER_OPTIONS, dead ?? {}, 'deadLetter.', problems).maxLength;
+    if (dead !== false && problems.some((problem) => problem.startsWith('deadLetter.'))) {
+      problems.push('use deadLetter: false to turn dead letters off');
+    }
+    throwOnProblems('queue options', problems);
+  }
+
+  /**
+   * Adds a task at the tail, with its notification, atomically. Enqueues made in the same
+   * turn of the event loop travel together, up to 10,000 per script call: each task still
+   * lands with its own notification in one atomic step, and each promise settles with the
+   * script call that carried its task, so a failure is reported only to those it concerns.
+   */
+  enqueue(task: Task | Buffer): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.isBuffer(task) ? task : encodeTask(task);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const batches = this.batches;
+    let batch = batches[batches.length - 1];
+    if (batch === undefined || batch.tasks.length === TASKS_PER_ENQUEUE_CALL) {
+      if (batches.length === 0) process.nextTick(this.flush);
+      batch = new EnqueueBatch();
+      batches.push(batch);
+    }
+    batch.tasks.push(bytes);
+    return batch.done;
+  }
+
+  /** Adds many tasks in one round trip (one script call per 10,000 tasks, each atomic). */
+  async enqueueMany(tasks: readonly (Task | Buffer)[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
+      writes.push(this.push(encoded.slice(i, i + TASKS_PER_ENQUEUE_CALL)));
+    }
+    await Promise.all(writes);
+  }
+
+  /** This turn's enqueues, each at most TASKS_PER_ENQUEUE_CALL tasks; only the last one still fills. */
+  private batches: EnqueueBatch[] = [];
+
+  private readonly flush = (): void => {
+    const batches = this.batches;
+    this.batches = [];
+    for (const batch of batches) this.push(batch.tasks).then(batch.resolve, batch.reject);
+  };
+
+  /**
+   * One atomic script call; bounded in size so Redis stays responsive (it runs nothing else
+   * during one), and in time: it waits for an unreachable Redis at most `redisTimeout`, and
+   * fails with a RedisUnavailableError after that.
+   */
+  private async push(tasks: Buffer[]): Promise<unknown> {
+    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+    return withinTimeout(
+      this.redis,
+      scripts.enqueue.run(this.redis, this.keys, tasks),
+      this.redisTimeout,
+      `an enqueue of ${tasks.length} task(s)`,
+    );
+  }
+
+  /** Tasks waiting in the queue (not counting those being processed). */
+  len(): Promise<number> {
+    return this.redis.llen(this.keys.tasks);
+  }
+
+  /** Tasks held by workers right now. */
+  processingCount(): Promise<number> {
+    return this.redis.hlen(this.keys.processing);
+  }
+}

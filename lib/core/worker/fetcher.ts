@@ -1,0 +1,153 @@
+import type { Redis } from 'ioredis';
+import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
+import { type DelayedLogger, errorMessage } from '../logger.js';
+import type { ConnectionLoss } from '../redis/connection-loss.js';
+import type { Slot, SlotPool } from './slot-pool.js';
+import type { WorkerQueue } from './worker-queue.js';
+
+/** What the fetch loop needs from its worker. */
+export interface FetcherDeps {
+  readonly queues: readonly WorkerQueue[];
+  readonly pool: SlotPool;
+  readonly logger: DelayedLogger;
+  /** The command connection (dequeue scripts) and the blocking one (BLPOP), with their loss guards. */
+  readonly commands: Redis;
+  readonly commandsLoss: ConnectionLoss;
+  readonly blocking: Redis;
+  readonly blockingLoss: ConnectionLoss;
+  /** Longest single BLPOP, in ms. */
+  readonly dequeueTimeout: number;
+  /** Whether the worker still fetches. */
+  readonly fetching: () => boolean;
+  /** Whether a task taken now may still be started (false once the worker goes offline). */
+  readonly mayStart: () => boolean;
+  /** Slots free for new tasks right now. */
+  readonly freeCount: () => number;
+  readonly start: (queue: WorkerQueue, slot: Slot, bytes: Buffer) => void;
+}
+
+/**
+ * The fetch loop: while the queues had work last time, takes tasks without blocking, several
+ * per round trip; once they ran dry, blocks on one BLPOP over every queue's notifications
+ * (the first queue listed wins when several have work) until one arrives.
+ */
+export class Fetcher {
+  private readonly queueByNotificationKey = new Map<string, WorkerQueue>();
+  private readonly notificationKeys: string[];
+  private blockingClientId: number | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly deps: FetcherDeps) {
+    for (const queue of deps.queues) this.queueByNotificationKey.set(queue.keys.notifications, queue);
+    this.notificationKeys = deps.queues.map((queue) => queue.keys.notifications);
+    deps.blocking.on('ready', () => {
+      deps.blocking.client('ID').then(
+        (id) => (this.blockingClientId = Number(id)),
+        () => (this.blockingClientId = undefined),
+      );
+    });
+  }
+
+  /** Wakes the loop when it waits for a free slot, a reconnect or the end of a pause. */
+  readonly nudge = (): void => {
+    this.wake?.();
+  };
+
+  /** Ends a wait of the loop now: a pause, a wait for a slot, and a BLPOP in progress. */
+  interrupt(): void {
+    this.nudge();
+    const { commands } = this.deps;
+    if (this.blockingClientId !== undefined && commands.status === 'ready') {
+      // Ends the BLPOP now instead of at its timeout; it returns nil, so nothing is lost.
+      commands.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
+    }
+  }
+
+  async loop(): Promise<void> {
+    const { deps } = this;
+    let drained = false;
+    while (deps.fetching()) {
+      if (!this.connected()) {
+        // Commands would fail at once (no offline queue): wait for the reconnect.
+        await this.pause(DEFAULT_ERROR_BACKOFF / 10);
+        continue;
+      }
+      const free = deps.pool.take(deps.freeCount());
+      if (free.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        let taken = 0;
+        if (!drained) {
+          for (const queue of deps.queues) {
+            taken += await this.dequeueInto(queue, 0, free, taken);
+            if (taken === free.length) break;
+          }
+          drained = taken < free.length;
+        } else {
+          const popped = await deps.blockingLoss.guard(
+            deps.blocking.blpopBuffer(...this.notificationKeys, deps.dequeueTimeout / 1000),
+          );
+          if (popped) {
+            const queue = this.queueByNotificationKey.get(popped[0].toString())!;
+            taken = await this.dequeueInto(queue, 1, free, 0);
+            drained = taken < free.length;
+          }
+        }
+        deps.pool.giveBack(free.slice(taken));
+      } catch (error) {
+        // Slots an earlier queue filled before the error are running: give back the others.
+        deps.pool.giveBack(free.filter((slot) => slot.state === 'fetching'));
+        if (!deps.fetching()) break;
+        // A lost connection is logged once, by the worker; the loop waits above.
+        if (!this.connected()) continue;
+        deps.logger.error(`Fetching tasks failed: ${errorMessage(error)}; retrying`);
+        await this.pause(DEFAULT_ERROR_BACKOFF);
+      }
+    }
+  }
+
+  private connected(): boolean {
+    return this.deps.commands.status === 'ready' && this.deps.blocking.status === 'ready';
+  }
+
+  /** Dequeues into `free[from..]`, starts the tasks, and returns how many it took. */
+  private async dequeueInto(queue: WorkerQueue, held: 0 | 1, free: Slot[], from: number): Promise<number> {
+    const slots = free.slice(from);
+    let tasks: Buffer[];
+    try {
+      tasks = await this.deps.commandsLoss.guard(
+        queue.dequeue(
+          held,
+          slots.map((slot) => slot.key),
+        ),
+      );
+    } catch (error) {
+      // The script may have run and recorded tasks under these ids without us hearing of
+      // it. Never reuse the ids: left unrefreshed, their liveness keys expire and a sweeper
+      // puts whatever they hold back into the queue.
+      this.deps.pool.retire(slots);
+      throw error;
+    }
+    if (!this.deps.mayStart()) {
+      // The reply came after the drain's deadline: the worker is going offline and will not
+      // see these tasks through. They stay in processing, their slots stay "fetching" (never
+      // cleared), and once the ids are gone a sweeper puts them back.
+      return tasks.length;
+    }
+    for (let i = 0; i < tasks.length; i++) this.deps.start(queue, slots[i]!, tasks[i]!);
+    return tasks.length;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import { newWorkerId } from '../protocol/worker-id.js';
+
+/** One concurrent execution place. Its id is its worker id in the delayed protocol. */
+export interface Slot {
+  id: string;
+  /** `id` as bytes, cached: ioredis writes Buffers without converting them. */
+  key: Buffer;
+  /**
+   * idle: free, holds nothing. fetching: its id is in a dequeue whose reply has not come, so
+   * a task may be recorded under it at any moment. running: its task runs. releasing: its
+   * task finished and the HDEL that ends it is not confirmed yet; the slot is reused only
+   * once it is, so a lost HDEL can never leave a finished task behind under an id that later
+   * gets retired.
+   */
+  state: 'idle' | 'fetching' | 'running' | 'releasing';
+}
+
+/**
+ * The worker's slots and their liveness keys.
+ *
+ * Up to twice `concurrency` ids: a slot whose release is not confirmed yet cannot take a
+ * task, so a spare id lets the next dequeue go out at once instead of one round trip later.
+ * An id whose outcome is unknown (a write that failed, a reply that never came) is never
+ * used again: the slot takes a new id, the old key is no longer refreshed, and once it
+ * expires a sweeper recovers whatever the old id holds.
+ */
+export class SlotPool {
+  private readonly slots: Slot[] = [];
+  private readonly idle: Slot[] = [];
+  private readonly max: number;
+
+  constructor(
+    /** The worker's command connection: liveness keys go over it, before any dequeue. */
+    private readonly redis: Redis,
+    concurrency: number,
+    private readonly keepAliveTimeout: number,
+    /** Called whenever a slot becomes free. */
+    private readonly onFree: () => void,
+  ) {
+    this.max = 2 * concurrency;
+    for (let i = 0; i < concurrency; i++) {
+      const slot = newSlot();
+      this.slots.push(slot);
+      this.idle.push(slot);
+    }
+  }
+
+  /** Every id held right now (each is also a liveness key). */
+  get ids(): string[] {
+    return this.slots.map((slot) => slot.id);
+  }
+
+  /** Ids of slots that hold nothing worth keeping: idle ones, and those whose release is pending. */
+  settledIds(): string[] {
+    return this.slots.filter((slot) => slot.state === 'idle' || slot.state === 'releasing').map((slot) => slot.id);
+  }
+
+  /** Claims every id's liveness key (`SET NX`), taking a new id for any already taken. */
+  async claim(): Promise<void> {
+    let unclaimed = [...this.slots];
+    while (unclaimed.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const slot of unclaimed) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout, 'NX');
+      const results = (await pipeline.exec()) ?? [];
+      const taken: Slot[] = [];
+      results.forEach(([error, reply], i) => {
+        if (error) throw error;
+        if (reply !== 'OK') taken.push(unclaimed[i]!);
+      });
+      for (const slot of taken) rename(slot);
+      unclaimed = taken;
+    }
+  }
+
+  /** Refreshes every liveness key in one pipeline. */
+  refresh(): Promise<unknown> {
+    const pipeline = this.redis.pipeline();
+    for (const slot of this.slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
+    return pipeline.exec();
+  }
+
+  /** Up to `count` idle slots, marked fetching, growing the pool while it is below its bound. */
+  take(count: number): Slot[] {
+    if (count <= 0) return [];
+    const slots = this.idle.splice(0, count);
+    while (slots.length < count && this.slots.length < this.max) {
+      const slot = newSlot();
+      this.slots.push(slot);
+      slots.push(slot);
+      // Sent before the dequeue that uses the id, on the same connection: the liveness key
+      // always exists before a processing entry names it. A failure shows in that dequeue.
+      this.redis.set(slot.id, '1', 'PX', this.keepAliveTimeout).catch(() => undefined);
+    }
+    for (const slot of slots) slot.state = 'fetching';
+    return slots;
+  }
+
+  /** Slots a dequeue did not fill, back to idle (no wake-up: the fetch loop asked for them). */
+  giveBack(slots: readonly Slot[]): void {
+    for (const slot of slots) slot.state = 'idle';
+    this.idle.push(...slots);
+  }
+
+  /** A slot whose task ended and whose outcome is written: free for the next task. */
+  free(slot: Slot): void {
+    slot.state = 'idle';
+    this.idle.push(slot);
+    this.onFree();
+  }
+
+  /** New ids for slots whose old ids' outcome is unknown; the new keys are claimed at once. */
+  retire(slots: readonly Slot[]): void {
+    for (const slot of slots) rename(slot);
+    const pipeline = this.redis.pipeline();
+    for (const slot of slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
+    pipeline.exec().catch(() => undefined);
+  }
+}
+
+function newSlot(): Slot {
+  const id = newWorkerId();
+  return { id, key: Buffer.from(id), state: 'idle' };
+}
+
+function rename(slot: Slot): void {
+  slot.id = newWorkerId();
+  slot.key = Buffer.from(slot.id);
+}

@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
+import { DelayedError, UnknownHandlerError, UnrecoverableError } from '../errors.js';
+import { type DelayedLogger, errorMessage } from '../logger.js';
+import { decodeTask, encodeRetry } from '../protocol/codec.js';
+import type { DecodedPyTask } from '../protocol/task.js';
+import type { NewDeadLetter } from '../queue/dead-letters.js';
+import type { ConnectionLoss } from '../redis/connection-loss.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import type { ReleaseBatcher } from './release-batcher.js';
+import type { Slot, SlotPool } from './slot-pool.js';
+import { runInTaskContext, type TaskContext } from './task-context.js';
+import type { WorkerEvents } from './worker-events.js';
+import type { WorkerQueue } from './worker-queue.js';
+
+/** What the runner needs from its worker. */
+export interface TaskRunnerDeps {
+  readonly handlers: HandlerRegistry;
+  readonly logger: DelayedLogger;
+  readonly events: EventEmitter<WorkerEvents>;
+  /** The worker's command connection, on which a task's outcome is written. */
+  readonly redis: Redis;
+  readonly loss: ConnectionLoss;
+  readonly pool: SlotPool;
+  readonly releases: ReleaseBatcher;
+  /** Aborted when the worker's graceful stop reaches its deadline with tasks still running. */
+  readonly shutdownSignal: AbortSignal;
+  /** Whether the worker closed: an outcome not written by then is left to a sweeper. */
+  readonly closed: () => boolean;
+}
+
+/**
+ * Runs one task in its slot and settles it: a release on success; a retry, a dead letter or
+ * a logged drop on failure; nothing (the task stays recorded for a sweeper) when the shutdown
+ * deadline interrupted it or its outcome cannot be written. Every path ends with the slot
+ * free again, never held for ever.
+ */
+export class TaskRunner {
+  constructor(private readonly deps: TaskRunnerDeps) {}
+
+  /**
+   * Runs the task and settles it. Rejects only on a defect of the settling itself, which the
+   * caller hands to `endedUnsettled` (not wrapped here: that would cost every task a turn).
+   */
+  async run(queue: WorkerQueue, slot: Slot, bytes: Buffer): Promise<void> {
+    let task: DecodedPyTask;
+    try {
+      const decoded = decodeTask(bytes);
+      if (decoded.kind === 'go') {
+        const message = `"${decoded.funcPath}" is a Go task; Node workers run PyTask-shaped tasks named after a registered handler`;
+        return this.bury(
+          queue,
+          slot,
+          { task: bytes, reason: 'unknown-handler', funcPath: decoded.funcPath, error: message },
+          new UnknownHandlerError(message),
+        );
+      }
+      task = decoded;
+    } catch (error) {
+      return this.bury(
+        queue,
+        slot,
+        { task: bytes, reason: 'undecodable', funcPath: null, error: errorMessage(error) },
+        error,
+      );
+    }
+    const handler = this.deps.handlers.get(task.funcPath);
+    if (handler === undefined) {
+      const message = `No handler named "${task.funcPath}" is registered on this worker`;
+      return this.bury(
+        queue,
+        slot,
+        { task: bytes, reason: 'unknown-handler', funcPath: task.funcPath, error: message },
+        new UnknownHandlerError(message),
+      );
+    }
+    const context: TaskContext = {
+      queue: queue.name,
+      name: task.funcPath,
+      workerId: slot.id,
+      retriesLeft: task.retry,
+      signal: this.deps.shutdownSignal,
+    };
+    try {
+      const result = runInTaskContext(context, handler, hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args);
+      // A sync handler's result is not awaited: that saves a turn of the microtask queue.
+      if (isPromiseLike(result)) await result;
+    } catch (error) {
+      if (context.signal.aborted) return this.interrupted(queue, slot, task, error);
+      return this.fail(queue, slot, task, bytes, error);
+    }
+    this.deps.releases.schedule(queue, slot);
+    if (this.deps.events.listenerCount('completed') > 0) {
+      this.deps.events.emit('completed', { queue: queue.name, name: task.funcPath, workerId: slot.id });
+    }
+  }
+
+  /**
+   * A task that ended with an error after the shutdown deadline aborted it was stopped, not
+   * failed: no retry is spent and no dead letter written. Its slot keeps it recorded (the
+   * slot is never reused, the worker is stopping), so once the worker is offline a sweeper
+   * runs it again from the start.
+   */
+  private interrupted(queue: WorkerQueue, slot: Slot, task: DecodedPyTask, error: unknown): void {
+    this.deps.logger.warn(
+      `Task "${task.funcPath}" on queue "${queue.name}" was interrupted by the shutdown deadline (${errorMessage(error)}); a sweeper will run it again`,
+    );
+    this.deps.events.emit('failed', { queue: queue.name, name: task.funcPath, workerId: slot.id, error, outcome: 'interrupted' });
+  }
+
+  private async fail(queue: WorkerQueue, slot: Slot, task: DecodedPyTask, bytes: Buffer, error: unknown): Promise<void> {
+    const letter: NewDeadLetter = { task: bytes, reason: 'failed', funcPath: task.funcPath, error: errorMessage(error) };
+    if (task.retry === 0) return this.bury(queue, slot, letter, error);
+    if (error instanceof UnrecoverableError) {
+      return this.bury(queue, slot, { ...letter, error: `${letter.error} (unrecoverable: no retry)` }, error);
+    }
+    let nextAttempt: Buffer;
+    try {
+      nextAttempt = encodeRetry(task, bytes);
+    } catch (encodeError) {
+      // Bytes read fine but cannot be written back (nested deeper than the peers allow, say):
+      // the task cannot be retried, so it ends here, as a dead letter.
+      const why = `not retried: its next attempt cannot be encoded: ${errorMessage(encodeError)}`;
+      return this.bury(queue, slot, { ...letter, error: `${letter.error} (${why})` }, error);
+    }
+    const left = task.retry < 0 ? 'for ever' : `${task.retry} more time(s)`;
+    this.deps.logger.warn(`Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`);
+    await this.settle(slot, () => queue.retry(slot.id, nextAttempt));
+    this.deps.events.emit('failed', { queue: queue.name, name: task.funcPath, workerId: slot.id, error, outcome: 'retried' });
+  }
+
+  /** Gives up on a task: a dead letter (or a logged drop) and a released slot. */
+  private async bury(queue: WorkerQueue, slot: Slot, letter: NewDeadLetter, error?: unknown): Promise<void> {
+    const kept = queue.deadLetterMaxLength > 0;
+    this.deps.logger.error(
+      `Task ${letter.funcPath === null ? '(unreadable)' : `"${letter.funcPath}"`} on queue "${queue.name}" ${kept ? 'moved to dead letters' : 'dropped'} (${letter.reason}): ${letter.error}`,
+      letter.reason === 'failed' && error instanceof Error ? error.stack : undefined,
+    );
+    await this.settle(slot, () => queue.bury(slot.id, letter));
+    this.deps.events.emit('failed', {
+      queue: queue.name,
+      name: letter.funcPath,
+      workerId: slot.id,
+      error: error ?? new DelayedError(letter.error),
+      outcome: kept ? 'buried' : 'dropped',
+    });
+  }
+
+  /**
+   * Frees a slot once the write that ends its task is done. If that write failed, its
+   * outcome is unknown and the processing entry may still hold the task: the slot takes a
+   * new id, so the old entry is left to the sweeper instead of being overwritten.
+   */
+  private async settle(slot: Slot, write: () => Promise<unknown>): Promise<void> {
+    // Disconnected: wait for the reconnect rather than fail at once, so a blip does not turn
+    // an outcome into a re-run. A worker that closes meanwhile leaves the task recorded.
+    while (this.deps.redis.status !== 'ready') {
+      if (this.deps.closed()) return;
+      await sleep(DEFAULT_ERROR_BACKOFF / 10);
+    }
+    try {
+      await this.deps.loss.guard(write());
+    } catch (error) {
+      this.deps.logger.error(`Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`);
+      this.deps.pool.retire([slot]);
+    }
+    this.deps.pool.free(slot);
+  }
+
+  /**
+   * The last resort when ending a task threw before its outcome was written (a defect, not a
+   * Redis error: those are handled in settle). The task stays recorded under the slot's id;
+   * the slot takes a new id, so the old one expires and a sweeper runs the task again, and
+   * the slot serves the next task instead of being held for ever.
+   */
+  endedUnsettled(queue: WorkerQueue, slot: Slot, error: unknown): void {
+    const unsettled = slot.state === 'running';
+    if (unsettled) {
+      this.deps.pool.retire([slot]);
+      this.deps.pool.free(slot);
+    }
+    try {
+      this.deps.logger.error(
+        `Ending a task on queue "${queue.name}" failed: ${errorMessage(error)}${unsettled ? '; a sweeper will requeue it' : ''}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+    } catch {
+      // The logger itself may be what threw; there is nobody left to tell.
+    }
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function hasKeys(record: Record<string, unknown>): boolean {
+  for (const _ in record) return true;
+  return false;
+}

@@ -1,0 +1,73 @@
+import type { Redis } from 'ioredis';
+import { DelayedError } from '../errors.js';
+import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
+import type { Queue } from '../queue/queue.js';
+import { scripts } from '../redis/lua-scripts.js';
+
+/**
+ * A queue as a worker works it, on the worker's own connection: take tasks, and end them
+ * (release, retry, bury). Each step is one atomic script or transaction.
+ */
+export class WorkerQueue {
+  readonly name: string;
+  readonly keys: Queue['keys'];
+  /** Dead letters kept, or 0 when dead letters are off. */
+  readonly deadLetterMaxLength: number;
+
+  constructor(
+    queue: Queue,
+    private readonly redis: Redis,
+  ) {
+    this.name = queue.name;
+    this.keys = queue.keys;
+    this.deadLetterMaxLength = queue.deadLetterMaxLength;
+  }
+
+  /**
+   * Takes up to `slotIds.length` tasks, recording task i under `slotIds[i]`.
+   * @param heldNotifications notifications the caller already popped (0 or 1).
+   */
+  async dequeue(heldNotifications: 0 | 1, slotIds: readonly (string | Buffer)[]): Promise<Buffer[]> {
+    return (await scripts.dequeue.run(this.redis, this.keys, [String(heldNotifications), ...slotIds])) as Buffer[];
+  }
+
+  /** Ends the processing of the tasks held by these slots. */
+  release(slotIds: readonly (string | Buffer)[]): Promise<number> {
+    return this.redis.hdel(this.keys.processing, ...slotIds);
+  }
+
+  /** Puts the next attempt of a failed task at the tail and releases its slot, atomically. */
+  async retry(slotId: string, nextAttempt: Buffer): Promise<void> {
+    await this.redis
+      .multi()
+      .rpush(this.keys.tasks, nextAttempt)
+      .rpush(this.keys.notifications, '1')
+      .hdel(this.keys.processing, slotId)
+      .exec()
+      .then(throwOnTransactionError);
+  }
+
+  /**
+   * Gives up on a task: stores it as a dead letter (when they are on) and releases its slot,
+   * atomically. Returns whether a dead letter was written.
+   */
+  async bury(slotId: string, letter: NewDeadLetter): Promise<boolean> {
+    if (this.deadLetterMaxLength === 0) {
+      await this.release([slotId]);
+      return false;
+    }
+    await this.redis
+      .multi()
+      .rpush(this.keys.dead, encodeDeadLetter(this.name, letter))
+      .ltrim(this.keys.dead, -this.deadLetterMaxLength, -1)
+      .hdel(this.keys.processing, slotId)
+      .exec()
+      .then(throwOnTransactionError);
+    return true;
+  }
+}
+
+function throwOnTransactionError(results: [Error | null, unknown][] | null): void {
+  if (results === null) throw new DelayedError('Redis transaction was aborted');
+  for (const [error] of results) if (error) throw error;
+}

@@ -1,0 +1,282 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
+import { DelayedError, ShutdownDeadlineError } from '../errors.js';
+import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
+import { resolveWorkerSettings, throwOnProblems, type WorkerSettings } from '../options.js';
+import type { Queue } from '../queue/queue.js';
+import { closeConnection, describeRedis, duplicateConnection, whenReady, withinTimeout } from '../redis/connection.js';
+import { ConnectionLoss } from '../redis/connection-loss.js';
+import { assertWorkerCanRun } from '../redis/redis-version.js';
+import { Fetcher } from './fetcher.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import { ReleaseBatcher } from './release-batcher.js';
+import { type Slot, SlotPool } from './slot-pool.js';
+import { TaskRunner } from './task-runner.js';
+import type { WorkerEvents } from './worker-events.js';
+import { WorkerQueue } from './worker-queue.js';
+
+export interface WorkerOptions extends Partial<WorkerSettings> {
+  /** Queues to serve, highest priority first. They must share one Redis server. */
+  readonly queues: readonly Queue[];
+  readonly handlers: HandlerRegistry;
+  readonly logger?: DelayedLogger;
+}
+
+type State = 'new' | 'running' | 'stopping' | 'stopped' | 'closed';
+
+/**
+ * Runs tasks from one or more queues.
+ *
+ * One blocking connection waits for notifications, one command connection takes tasks,
+ * several per round trip, and sends releases in batches (see Fetcher and ReleaseBatcher).
+ * Each slot has its own worker id and liveness key, refreshed together in one pipeline, so
+ * the processing hash keeps the protocol's one-task-per-id shape and any family member's
+ * sweeper can judge each slot's liveness (see SlotPool). This class holds the lifecycle:
+ * start, a graceful stop bounded by `shutdownTimeout`, going offline, and reconnects.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  private readonly settings: WorkerSettings;
+  private readonly logger: DelayedLogger;
+  private readonly commands: Redis;
+  private readonly blocking: Redis;
+  private readonly queues: readonly WorkerQueue[];
+  private readonly pool: SlotPool;
+  private readonly releases: ReleaseBatcher;
+  private readonly runner: TaskRunner;
+  private readonly fetcher: Fetcher;
+
+  /** Tasks running now, and who waits for that number to reach zero. */
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+  private state: State = 'new';
+  /** Whether the command connection was up when last seen; reconnects are logged once. */
+  private online = false;
+  private loop: Promise<void> | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Aborted when a graceful stop reaches its deadline with tasks still running. */
+  private readonly shutdownDeadline = new AbortController();
+
+  constructor(options: WorkerOptions) {
+    super();
+    const problems: string[] = [];
+    if (options.queues.length === 0) problems.push('a worker needs at least one queue');
+    this.settings = resolveWorkerSettings(options, '', problems);
+    throwOnProblems('worker options', problems);
+    this.logger = options.logger ?? consoleLogger;
+
+    const base = options.queues[0]!.redis;
+    this.commands = duplicateConnection(base);
+    this.blocking = duplicateConnection(base, { maxRetriesPerRequest: null });
+    for (const connection of [this.commands, this.blocking]) {
+      // ioredis retries on its own; without a listener it would print every attempt.
+      connection.on('error', () => undefined);
+    }
+    this.commands.on('close', this.connectionLost);
+    this.commands.on('ready', this.reconnected);
+    const commandsLoss = new ConnectionLoss(this.commands);
+    const closed = () => this.state === 'closed';
+
+    this.queues = options.queues.map((queue) => new WorkerQueue(queue, this.commands));
+    this.pool = new SlotPool(this.commands, this.settings.concurrency, this.settings.keepAliveTimeout, () =>
+      this.fetcher.nudge(),
+    );
+    this.releases = new ReleaseBatcher(this.commands, commandsLoss, this.pool, this.logger, closed);
+    this.runner = new TaskRunner({
+      handlers: options.handlers,
+      logger: this.logger,
+      events: this,
+      redis: this.commands,
+      loss: commandsLoss,
+      pool: this.pool,
+      releases: this.releases,
+      shutdownSignal: this.shutdownDeadline.signal,
+      closed,
+    });
+    this.fetcher = new Fetcher({
+      queues: this.queues,
+      pool: this.pool,
+      logger: this.logger,
+      commands: this.commands,
+      commandsLoss,
+      blocking: this.blocking,
+      blockingLoss: new ConnectionLoss(this.blocking),
+      dequeueTimeout: this.settings.dequeueTimeout,
+      fetching: () => this.state === 'running',
+      mayStart: () => this.state === 'running' || this.state === 'stopping',
+      freeCount: () => this.settings.concurrency - this.running,
+      start: (queue, slot, bytes) => this.startTask(queue, slot, bytes),
+    });
+  }
+
+  /** The worker ids of the slots right now (each is also a liveness key); up to 2 x concurrency. */
+  get slotIds(): string[] {
+    return this.pool.ids;
+  }
+
+  /** Tasks running right now. */
+  get runningCount(): number {
+    return this.running;
+  }
+
+  /**
+   * Claims the slots' liveness keys and starts fetching. Resolves once the worker is online;
+   * rejects if Redis cannot be reached within `redisTimeout` (the worker is then closed).
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new DelayedError(`Worker cannot start: it is ${this.state}`);
+    this.state = 'running';
+    const { redisTimeout } = this.settings;
+    try {
+      await Promise.all([whenReady(this.commands, redisTimeout), whenReady(this.blocking, redisTimeout)]);
+      await withinTimeout(
+        this.commands,
+        (async () => {
+          await assertWorkerCanRun(this.commands);
+          await this.pool.claim();
+        })(),
+        redisTimeout,
+        "the worker's start",
+      );
+    } catch (error) {
+      // Nothing was fetched: no entry to clear, and liveness keys claimed so far expire on
+      // their own. Closing the connections is all there is to do.
+      this.state = 'closed';
+      await Promise.all([closeConnection(this.commands), closeConnection(this.blocking)]);
+      throw error;
+    }
+    this.online = true;
+    this.keepAliveTimer = setInterval(this.refreshLiveness, this.settings.keepAliveInterval);
+    this.keepAliveTimer.unref();
+    this.loop = this.fetcher.loop();
+  }
+
+  /**
+   * Stops fetching and lets running tasks finish, for at most `shutdownTimeout`. Tasks still
+   * running then stay in the processing hash: once the worker is offline (close), any
+   * family member's sweeper puts them back. Enqueueing elsewhere keeps working meanwhile.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.fetcher.interrupt();
+    const { shutdownTimeout } = this.settings;
+    const deadline = Date.now() + shutdownTimeout;
+    const draining = this.running;
+    if (draining > 0) {
+      this.logger.log(`Draining: waiting up to ${shutdownTimeout} ms for ${draining} running task(s)`);
+    }
+    // The loop's last round may still start tasks: wait for it before looking at what runs.
+    const finished = await waitUntil(
+      (async () => {
+        await this.loop;
+        await this.allTasksEnded();
+        return true;
+      })(),
+      deadline,
+    );
+    if (!finished) {
+      this.shutdownDeadline.abort(
+        new ShutdownDeadlineError(`The worker stopped: its shutdownTimeout (${shutdownTimeout} ms) is over`),
+      );
+    }
+    this.releases.flush();
+    await waitUntil(this.releases.settled(), deadline);
+    if (finished && draining > 0) this.logger.log('Drained: every running task ended');
+    if (!finished) {
+      this.logger.warn(
+        `Worker stopped with ${this.running} task(s) still running after ${shutdownTimeout} ms; they stay in processing and a sweeper will requeue them`,
+      );
+    }
+    this.state = 'stopped';
+  }
+
+  /**
+   * Goes offline and closes the worker's own connections: stops (if not stopped yet),
+   * releases any stale entry of idle slots, deletes every slot's liveness key, quits.
+   * Bounded in time even when Redis is unreachable.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    await this.stop();
+    this.state = 'closed';
+    clearInterval(this.keepAliveTimer);
+    // Idle and releasing slots hold nothing worth keeping: clear their entries (a release
+    // that never got through included) before the ids go, or a sweeper would re-run finished
+    // tasks. Running slots, and slots in a dequeue still unanswered at the deadline, may hold
+    // a task: their entries stay for the sweeper.
+    const settledIds = this.pool.settledIds();
+    const offline = this.commands.multi();
+    if (settledIds.length > 0) {
+      for (const queue of this.queues) offline.hdel(queue.keys.processing, ...settledIds);
+    }
+    offline.del(...this.pool.ids);
+    await waitUntil(
+      offline.exec().catch((error) => {
+        this.logger.warn(`Worker could not go offline cleanly: ${errorMessage(error)}`);
+      }),
+      Date.now() + DEFAULT_QUIT_TIMEOUT,
+    );
+    await Promise.all([closeConnection(this.commands), closeConnection(this.blocking)]);
+  }
+
+  private readonly refreshLiveness = (): void => {
+    // Disconnected: the commands would fail at once; the reconnect refreshes every id.
+    if (this.state === 'closed' || this.commands.status !== 'ready') return;
+    this.pool.refresh().catch((error) => {
+      this.logger.warn(`Keep-alive failed: ${errorMessage(error)}`);
+    });
+  };
+
+  private readonly connectionLost = (): void => {
+    if (!this.online || this.state === 'closed') return;
+    this.online = false;
+    this.logger.warn(`Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`);
+  };
+
+  private readonly reconnected = (): void => {
+    if (this.online || this.state === 'new' || this.state === 'closed') return;
+    this.online = true;
+    this.logger.log(`Reconnected to Redis at ${describeRedis(this.commands)}`);
+    // A restarted server may have lost the liveness keys: claim them again before the next
+    // dequeue (sent on this connection, so it goes first), or a sweeper would take tasks
+    // that are running here for the tasks of a dead worker.
+    this.refreshLiveness();
+  };
+
+  private startTask(queue: WorkerQueue, slot: Slot, bytes: Buffer): void {
+    slot.state = 'running';
+    this.running++;
+    this.runner.run(queue, slot, bytes).then(this.taskEnded, (error: unknown) => {
+      this.runner.endedUnsettled(queue, slot, error);
+      this.taskEnded();
+    });
+  }
+
+  /** Bound once: no closure per task. */
+  private readonly taskEnded = (): void => {
+    this.running--;
+    this.fetcher.nudge();
+    if (this.running === 0 && this.idleWaiters.length > 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  };
+
+  private allTasksEnded(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/** Resolves with the promise's value, or undefined once `deadline` (epoch ms) passes. */
+async function waitUntil<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
