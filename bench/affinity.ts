@@ -29,7 +29,11 @@ export function planPlacement(pin: boolean): Placement {
   const cores = cpus().length;
   if (!pin) return { pinned: false, description: 'not pinned (--no-pin)', redisPrefix: [] };
   if (platform() !== 'linux' || cores < 2 || !hasTaskset()) {
-    return { pinned: false, description: 'not pinned (needs Linux, taskset and 2+ cores)', redisPrefix: [] };
+    return {
+      pinned: false,
+      description: 'not pinned (needs Linux, taskset and 2+ cores)',
+      redisPrefix: [],
+    };
   }
   const redisCpu = cores - 1;
   const benchCpus = redisCpu === 1 ? '0' : `0-${redisCpu - 1}`;

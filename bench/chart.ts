@@ -19,7 +19,11 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function throughputChart(rows: readonly MetricSummary[], title: string, subtitle: string): string {
+export function throughputChart(
+  rows: readonly MetricSummary[],
+  title: string,
+  subtitle: string,
+): string {
   const groupHeight = 2 * BAR_HEIGHT + BAR_GAP;
   const height = TOP + rows.length * (groupHeight + GROUP_GAP) + 36;
   const parts: string[] = [];
@@ -28,7 +32,9 @@ export function throughputChart(rows: readonly MetricSummary[], title: string, s
       `font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`,
   );
   parts.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
-  parts.push(`<text x="16" y="26" font-size="16" font-weight="600" fill="#222">${escapeXml(title)}</text>`);
+  parts.push(
+    `<text x="16" y="26" font-size="16" font-weight="600" fill="#222">${escapeXml(title)}</text>`,
+  );
   parts.push(`<text x="16" y="46" fill="#555">${escapeXml(subtitle)}</text>`);
   const legendY = 68;
   parts.push(`<rect x="16" y="${legendY - 10}" width="12" height="12" fill="${COLORS.ours}"/>`);
@@ -39,7 +45,9 @@ export function throughputChart(rows: readonly MetricSummary[], title: string, s
     `<text x="${WIDTH - 16}" y="${legendY}" text-anchor="end" fill="#555">tasks/s, higher is better; each pair scaled to itself</text>`,
   );
 
-  parts.push(`<text x="${WIDTH - 16}" y="${TOP - 8}" text-anchor="end" fill="#555">ours / BullMQ</text>`);
+  parts.push(
+    `<text x="${WIDTH - 16}" y="${TOP - 8}" text-anchor="end" fill="#555">ours / BullMQ</text>`,
+  );
   rows.forEach((row, i) => {
     const y = TOP + i * (groupHeight + GROUP_GAP);
     const max = Math.max(row.median.ours, row.median.bullmq);
@@ -50,7 +58,9 @@ export function throughputChart(rows: readonly MetricSummary[], title: string, s
       const value = row.median[who];
       const width = max > 0 && Number.isFinite(value) ? Math.max(1, (value / max) * BAR_AREA) : 0;
       const by = y + j * (BAR_HEIGHT + BAR_GAP);
-      parts.push(`<rect x="${LABEL_WIDTH}" y="${by}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${COLORS[who]}"/>`);
+      parts.push(
+        `<rect x="${LABEL_WIDTH}" y="${by}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${COLORS[who]}"/>`,
+      );
       parts.push(
         `<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${by + BAR_HEIGHT - 4}" fill="#333">${escapeXml(formatValue(value, row.unit))}</text>`,
       );

@@ -63,7 +63,11 @@ function shortUrl(url: string): string {
  * @param window only samples taken in [from, to] (monotonic microseconds, the clock of
  *   `process.hrtime`), e.g. leaving out module loading; the whole profile when absent.
  */
-export function summariseProfile(file: string, top = 25, window?: readonly [number, number]): ProfileSummary {
+export function summariseProfile(
+  file: string,
+  top = 25,
+  window?: readonly [number, number],
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, { name: string; where: string; area: string; us: number }>();
@@ -92,7 +96,13 @@ export function summariseProfile(file: string, top = 25, window?: readonly [numb
   const functions = [...selfUs.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
-    .map((e) => ({ name: e.name, where: e.where, area: e.area, ms: e.us / 1000, share: e.us / busyUs }));
+    .map((e) => ({
+      name: e.name,
+      where: e.where,
+      area: e.area,
+      ms: e.us / 1000,
+      share: e.us / busyUs,
+    }));
   const areaUs = new Map<string, number>();
   for (const e of selfUs.values()) areaUs.set(e.area, (areaUs.get(e.area) ?? 0) + e.us);
   const areas = [...areaUs.entries()]
@@ -112,12 +122,15 @@ export function profileMarkdown(summary: ProfileSummary): string {
   lines.push('| Self time | Share | Function | Where | Area |');
   lines.push('| ---: | ---: | --- | --- | --- |');
   for (const f of summary.functions) {
-    lines.push(`| ${f.ms.toFixed(1)} ms | ${pct(f.share)} | \`${f.name}\` | ${f.where} | ${f.area} |`);
+    lines.push(
+      `| ${f.ms.toFixed(1)} ms | ${pct(f.share)} | \`${f.name}\` | ${f.where} | ${f.area} |`,
+    );
   }
   lines.push('');
   lines.push('| Area | Self time | Share |');
   lines.push('| --- | ---: | ---: |');
-  for (const a of summary.areas.slice(0, 15)) lines.push(`| ${a.area} | ${a.ms.toFixed(1)} ms | ${pct(a.share)} |`);
+  for (const a of summary.areas.slice(0, 15))
+    lines.push(`| ${a.area} | ${a.ms.toFixed(1)} ms | ${pct(a.share)} |`);
   lines.push('');
   return lines.join('\n');
 }

@@ -22,7 +22,11 @@ export function formatValue(value: number, unit: string): string {
 export function formatRatio(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
   if (value === 0) return '0x';
-  return value >= 100 ? `${value.toFixed(0)}x` : value >= 0.01 ? `${value.toFixed(2)}x` : `${value.toPrecision(2)}x`;
+  return value >= 100
+    ? `${value.toFixed(0)}x`
+    : value >= 0.01
+      ? `${value.toFixed(2)}x`
+      : `${value.toPrecision(2)}x`;
 }
 
 export function formatCount(value: number): string {

@@ -25,7 +25,11 @@ export interface MachineInfo {
 export function engineRevision(): string {
   try {
     const git = (...args: string[]) =>
-      execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      execFileSync('git', args, {
+        cwd: projectRoot,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     const commit = git('rev-parse', '--short', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'lib') !== '';
     return dirty ? `${commit} + uncommitted lib/ changes` : commit;
@@ -35,7 +39,10 @@ export function engineRevision(): string {
 }
 
 export function packageVersion(name: string): string {
-  const file = name === '.' ? join(projectRoot, 'package.json') : join(projectRoot, 'node_modules', name, 'package.json');
+  const file =
+    name === '.'
+      ? join(projectRoot, 'package.json')
+      : join(projectRoot, 'node_modules', name, 'package.json');
   try {
     return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {

@@ -25,7 +25,15 @@ export const USAGE = `Usage: node .build/bench/run.js [options]    (npm run benc
   --help         this text
 `;
 
-export const SCENARIO_GROUPS = ['add', 'drain', 'latency', 'memory', 'ceiling', 'peers', 'soak'] as const;
+export const SCENARIO_GROUPS = [
+  'add',
+  'drain',
+  'latency',
+  'memory',
+  'ceiling',
+  'peers',
+  'soak',
+] as const;
 
 export class UsageError extends Error {}
 
@@ -37,7 +45,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let only: string[] | undefined;
   let pin = true;
 
-  const args = argv.flatMap((arg) => (arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg]));
+  const args = argv.flatMap((arg) =>
+    arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg],
+  );
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = (): string => {
@@ -67,7 +77,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
           .map((s) => s.trim())
           .filter(Boolean);
         const unknown = only.filter((id) => !(SCENARIO_GROUPS as readonly string[]).includes(id));
-        if (unknown.length > 0) throw new UsageError(`--only: unknown scenario group(s) ${unknown.join(', ')}`);
+        if (unknown.length > 0)
+          throw new UsageError(`--only: unknown scenario group(s) ${unknown.join(', ')}`);
         break;
       }
       case '--help':
@@ -77,7 +88,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new UsageError(`Unknown argument ${arg}`);
     }
   }
-  if (smoke && soak) throw new UsageError('--smoke and --soak do not go together (the smoke run must stay short)');
+  if (smoke && soak)
+    throw new UsageError('--smoke and --soak do not go together (the smoke run must stay short)');
   if (only?.includes('soak')) soak = true;
   return {
     smoke,

@@ -35,7 +35,12 @@ async function drainChild(url: string, count: number): Promise<void> {
   handlers.register(TASK_NAME, () => {
     if (++done === count) finish();
   });
-  const worker = new Worker({ queues: [queue], handlers, concurrency: CONCURRENCY, logger: silentLogger });
+  const worker = new Worker({
+    queues: [queue],
+    handlers,
+    concurrency: CONCURRENCY,
+    logger: silentLogger,
+  });
   await redis.ping();
   await sleep(100); // the worker's own connections
   await redis.config('RESETSTAT');
@@ -52,7 +57,13 @@ async function drainChild(url: string, count: number): Promise<void> {
   clearTimeout(limit);
   await worker.close();
   await redis.quit();
-  const report: ChildReport = { done, ms, window: [startUs, endUs], redisCpuSeconds: cpuAfter - cpuBefore, commandStats };
+  const report: ChildReport = {
+    done,
+    ms,
+    window: [startUs, endUs],
+    redisCpuSeconds: cpuAfter - cpuBefore,
+    commandStats,
+  };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
@@ -66,17 +77,26 @@ interface ChildReport {
 }
 
 function redisCpuSeconds(info: string): number {
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return field('used_cpu_sys') + field('used_cpu_user');
 }
 
 /** `cmdstat_evalsha:calls=2000,usec=123,usec_per_call=0.06,...` -> a markdown table. */
 function commandStatsTable(info: string, drainMs: number): string {
   const rows = [...info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)]
-    .map((m) => ({ command: m[1]!, calls: Number(m[2]), usec: Number(m[3]), perCall: Number(m[4]) }))
+    .map((m) => ({
+      command: m[1]!,
+      calls: Number(m[2]),
+      usec: Number(m[3]),
+      perCall: Number(m[4]),
+    }))
     .filter((r) => !['info', 'config', 'ping', 'client', 'quit'].includes(r.command))
     .sort((a, b) => b.usec - a.usec);
-  const lines = ['| Redis command | Calls | Time in Redis | Per call | Share of the drain |', '| --- | ---: | ---: | ---: | ---: |'];
+  const lines = [
+    '| Redis command | Calls | Time in Redis | Per call | Share of the drain |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
   for (const r of rows) {
     lines.push(
       `| ${r.command} | ${r.calls.toLocaleString('en-US')} | ${(r.usec / 1000).toFixed(1)} ms | ${r.perCall.toFixed(1)} us | ` +
@@ -93,7 +113,8 @@ async function parent(count: number): Promise<void> {
     const queue = new Queue(redis.admin, QUEUE_NAME);
     for (let from = 0; from < count; from += 1_000) {
       const tasks: NodeTask[] = [];
-      for (let i = from; i < Math.min(count, from + 1_000); i++) tasks.push(new NodeTask(TASK_NAME, [i]));
+      for (let i = from; i < Math.min(count, from + 1_000); i++)
+        tasks.push(new NodeTask(TASK_NAME, [i]));
       await queue.enqueueMany(tasks);
     }
     mkdirSync(profilesDir, { recursive: true });

@@ -46,18 +46,28 @@ export async function startBenchRedis(prefix: readonly string[] = []): Promise<B
     command!,
     [
       ...prefixArgs,
-      '--port', String(port),
-      '--bind', HOST,
-      '--save', '',
-      '--appendonly', 'no',
-      '--loglevel', 'warning',
-      '--protected-mode', 'yes',
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--loglevel',
+      'warning',
+      '--protected-mode',
+      'yes',
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const spawnError = new Promise<never>((_, reject) => {
     child.once('error', (error) =>
-      reject(new Error(`Cannot start ${REDIS_SERVER}: ${error.message} (install redis-server or set REDIS_SERVER)`)),
+      reject(
+        new Error(
+          `Cannot start ${REDIS_SERVER}: ${error.message} (install redis-server or set REDIS_SERVER)`,
+        ),
+      ),
     );
   });
   spawnError.catch(() => undefined);
@@ -96,7 +106,11 @@ async function connectWhenUp(url: string, child: ChildProcess): Promise<Redis> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();

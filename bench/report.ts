@@ -62,7 +62,7 @@ export const METHOD = [
   'One throw-away redis-server on a free loopback port (--save "" --appendonly no), shared by both contenders; both run in the same Node process.',
   'Redis is pinned to its own CPU and the bench (with every process it starts) to the other(s), so that runs do not flip between "same core" and "two cores" scheduling, which on this VM changes round-trip-bound figures up to 3x (--no-pin turns this off).',
   'Same payload for both: handler/job name "Bench:noop", one argument (the task index); no-op handlers.',
-  'Each run starts from FLUSHALL and a freshly opened contender; connecting (and a new worker\'s connecting) is off the clock, the library\'s own start-up work (our slot claim, BullMQ\'s run()) is on it.',
+  "Each run starts from FLUSHALL and a freshly opened contender; connecting (and a new worker's connecting) is off the clock, the library's own start-up work (our slot claim, BullMQ's run()) is on it.",
   'A discarded warm-up run (smaller sizes) comes first; then the measured runs alternate which contender goes first; a full GC between runs.',
   'Drains end when the library reported every task completed and one more round trip shows Redis empty of waiting/held tasks (both sides pay it).',
   'BullMQ keeps its defaults: completed jobs are kept, the events stream is on; that is what "bytes per finished task" measures.',
@@ -97,7 +97,9 @@ export function summarise(
         runs,
         median: medians,
         ratio: r,
-        ...(metric.target ? { target: metric.target, targetMet: meets(metric.target, medians.ours, r) } : {}),
+        ...(metric.target
+          ? { target: metric.target, targetMet: meets(metric.target, medians.ours, r) }
+          : {}),
       });
     }
   }
@@ -121,7 +123,10 @@ function meets(target: Target, ours: number, r: number): boolean | undefined {
 
 export const SOAK_RSS_TARGET_MB = 10;
 
-export function soakTarget(soak: readonly SoakResult[]): { text: string; met: boolean | undefined } {
+export function soakTarget(soak: readonly SoakResult[]): {
+  text: string;
+  met: boolean | undefined;
+} {
   const ours = soak.find((s) => s.contender === 'ours');
   return {
     text: `< ${SOAK_RSS_TARGET_MB} MB`,
@@ -134,7 +139,9 @@ const yesNo = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? '
 export function toMarkdown(report: BenchReport, chartFile: string | undefined): string {
   const m = report.machine;
   const out: string[] = [];
-  out.push(`# nestjs-delayed vs BullMQ: ${report.date}${report.mode === 'smoke' ? ' (smoke run, not a result)' : ''}`);
+  out.push(
+    `# nestjs-delayed vs BullMQ: ${report.date}${report.mode === 'smoke' ? ' (smoke run, not a result)' : ''}`,
+  );
   out.push('');
   out.push(
     `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}. Node ${m.node}, Redis ${m.redis}, ` +
@@ -168,7 +175,9 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
   if (report.soak.length > 0) {
     out.push('## Worker RSS over a soak (concurrency 100, worker in its own process)');
     out.push('');
-    out.push('| Worker | Tasks done | Time | Tasks/s | RSS start | RSS at 5 % (after GC) | RSS peak | RSS end (idle, after GC) | Growth (end - 5 %) | Heap at 5 % / end |');
+    out.push(
+      '| Worker | Tasks done | Time | Tasks/s | RSS start | RSS at 5 % (after GC) | RSS peak | RSS end (idle, after GC) | Growth (end - 5 %) | Heap at 5 % / end |',
+    );
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const s of report.soak) {
       out.push(
@@ -179,7 +188,9 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
       );
     }
     out.push('');
-    out.push(`Target: nestjs-delayed RSS growth ${report.soakTarget.text}: ${yesNo(report.soakTarget.met)}.`);
+    out.push(
+      `Target: nestjs-delayed RSS growth ${report.soakTarget.text}: ${yesNo(report.soakTarget.met)}.`,
+    );
     out.push('');
   }
   if (report.peers.length > 0) {
@@ -189,7 +200,9 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
     out.push('| Worker | Concurrency | Tasks | Tasks/s (median) | nestjs-delayed c1 / this |');
     out.push('| --- | ---: | ---: | ---: | ---: |');
     if (oursC1 !== undefined) {
-      out.push(`| nestjs-delayed | 1 | ${formatCount(report.sizes.drainC1)} | ${formatCount(oursC1)} | 1.00x |`);
+      out.push(
+        `| nestjs-delayed | 1 | ${formatCount(report.sizes.drainC1)} | ${formatCount(oursC1)} | 1.00x |`,
+      );
     }
     for (const p of report.peers) {
       if (!p.available) {
@@ -225,8 +238,9 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
   out.push('');
   for (const line of report.method) out.push(`- ${line}`);
   out.push('');
-  out.push('Every raw run is in the JSON file next to this one. Timings are a report, never a test assertion.');
+  out.push(
+    'Every raw run is in the JSON file next to this one. Timings are a report, never a test assertion.',
+  );
   out.push('');
   return out.join('\n');
 }
-

@@ -2,7 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planPlacement } from './affinity.js';
 import { throughputChart } from './chart.js';
-import { CONTENDER_LABELS, CONTENDERS, type ContenderId, createContender } from './contenders/index.js';
+import {
+  CONTENDER_LABELS,
+  CONTENDERS,
+  type ContenderId,
+  createContender,
+} from './contenders/index.js';
 import { formatValue } from './format.js';
 import { collectGarbage } from './gc.js';
 import { machineInfo } from './machine.js';
@@ -62,7 +67,14 @@ async function runOnce(
   await contender.open();
   try {
     const metrics = await scenario.run({ redis, sizes }, contender);
-    return { scenario: scenario.id, contender: id, repeat, warmUp, metrics, wallSeconds: (performance.now() - t0) / 1000 };
+    return {
+      scenario: scenario.id,
+      contender: id,
+      repeat,
+      warmUp,
+      metrics,
+      wallSeconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     await contender.close();
   }
@@ -92,14 +104,19 @@ async function runPairs(redis: BenchRedis, options: BenchOptions, sizes: Sizes):
       for (const id of order) {
         const run = await runOnce(redis, scenario, id, sizes, repeat, false);
         raw.push(run);
-        log(`[${scenario.id}] run ${repeat}/${options.repeats} ${CONTENDER_LABELS[id]}: ${describeRun(scenario, run)}`);
+        log(
+          `[${scenario.id}] run ${repeat}/${options.repeats} ${CONTENDER_LABELS[id]}: ${describeRun(scenario, run)}`,
+        );
       }
     }
   }
   return raw;
 }
 
-async function runCeiling(redis: BenchRedis, sizes: Sizes): Promise<{ results: CeilingResult[]; skipped?: string }> {
+async function runCeiling(
+  redis: BenchRedis,
+  sizes: Sizes,
+): Promise<{ results: CeilingResult[]; skipped?: string }> {
   const skipped = await ceilingUnavailable();
   if (skipped) {
     log(`[ceiling] skipped: ${skipped}`);
@@ -119,7 +136,11 @@ async function runCeiling(redis: BenchRedis, sizes: Sizes): Promise<{ results: C
   return { results };
 }
 
-async function runPeers(redis: BenchRedis, options: BenchOptions, sizes: Sizes): Promise<PeerResult[]> {
+async function runPeers(
+  redis: BenchRedis,
+  options: BenchOptions,
+  sizes: Sizes,
+): Promise<PeerResult[]> {
   const python = await pythonPeerDrain(redis, sizes.peerDrain, options.repeats, log);
   for (const peer of [python, GO_PEER]) {
     if (!peer.available) log(`[peers] ${peer.peer}: skipped, ${peer.reason}`);
@@ -149,7 +170,10 @@ function outputName(options: BenchOptions, date: string): { base: string; latest
   return { base: `${date}${suffix}`, latest: options.only === undefined && options.pin };
 }
 
-function writeResults(report: BenchReport, options: BenchOptions): { markdown: string; files: string[] } {
+function writeResults(
+  report: BenchReport,
+  options: BenchOptions,
+): { markdown: string; files: string[] } {
   mkdirSync(resultsDir, { recursive: true });
   const { base, latest } = outputName(options, report.date);
   const files: string[] = [];
@@ -202,7 +226,8 @@ async function main(): Promise<void> {
     log(`The bench exceeded its time limit of ${Math.round(limit / 1000)} s; stopping.`);
     process.exit(1);
   }, limit).unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => process.exit(130));
 
   const sizes = sizesFor(options.n, options.smoke);
   const startedAt = new Date();

@@ -15,7 +15,10 @@ export function percentileOfSorted(sorted: readonly number[], p: number): number
 }
 
 export function percentile(values: readonly number[], p: number): number {
-  return percentileOfSorted([...values].sort((a, b) => a - b), p);
+  return percentileOfSorted(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 }
 
 /** ours / theirs, or NaN when it means nothing (a zero or missing denominator). */

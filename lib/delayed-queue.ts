@@ -10,7 +10,9 @@ export type MethodName<T> = {
   string;
 
 /** The parameters of `T[K]`, which `delay()` checks the arguments against. */
-export type MethodArgs<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown ? A : never;
+export type MethodArgs<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown
+  ? A
+  : never;
 
 /**
  * Enqueues tasks. Inject it for the module's queue, or `@InjectQueue('name')` for another.
@@ -47,7 +49,11 @@ export class DelayedQueue {
    * `@Task()` metadata gives the task's name, queue and retry. A handler declared with
    * `@Task({ queue })` is sent to that queue, others to this one.
    */
-  async delay<T, K extends MethodName<T>>(type: Type<T>, method: K, ...args: MethodArgs<T, K>): Promise<void> {
+  async delay<T, K extends MethodName<T>>(
+    type: Type<T>,
+    method: K,
+    ...args: MethodArgs<T, K>
+  ): Promise<void> {
     const metadata = getTaskMetadata(type, method);
     if (metadata === undefined) {
       throw new TypeError(`${type.name}.${method} is not a task: decorate it with @Task()`);
@@ -82,6 +88,10 @@ export class DelayedQueue {
   }
 }
 
-export function createDelayedQueue(redis: Redis, name: string, options: QueueOptions): DelayedQueue {
+export function createDelayedQueue(
+  redis: Redis,
+  name: string,
+  options: QueueOptions,
+): DelayedQueue {
   return new DelayedQueue(new Queue(redis, name, options));
 }

@@ -35,8 +35,15 @@ export class DelayedExplorer implements OnModuleInit {
             `${type.name}.${method} has @Task() but ${type.name} is request- or transient-scoped; task handlers must live on singleton providers`,
           );
         }
-        const bound = (instance as Record<string, (...args: unknown[]) => unknown>)[method]!.bind(instance);
-        this.handlers.register(metadata.name, bound, `${type.name}.${method}`, metadata.queue ?? this.options.queue);
+        const bound = (instance as Record<string, (...args: unknown[]) => unknown>)[method]!.bind(
+          instance,
+        );
+        this.handlers.register(
+          metadata.name,
+          bound,
+          `${type.name}.${method}`,
+          metadata.queue ?? this.options.queue,
+        );
       }
     }
   }

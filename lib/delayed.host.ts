@@ -18,7 +18,11 @@ import {
   Worker,
   WorkerStartError,
 } from './core/index.js';
-import { DELAYED_CONNECTION, DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
+import {
+  DELAYED_CONNECTION,
+  DELAYED_HANDLERS,
+  DELAYED_RESOLVED_OPTIONS,
+} from './delayed.constants.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
 
 export interface DelayedConnection {
@@ -33,7 +37,9 @@ export interface DelayedConnection {
  * works meanwhile), then everything goes offline and the module's own connection closes.
  */
 @Injectable()
-export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class DelayedHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('DelayedModule');
   private worker: Worker | undefined;
 
@@ -54,7 +60,9 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
     // After the worker: a worker that cannot start fails the bootstrap, and no sweep is begun.
     if (this.options.sweeper !== false) {
       for (const name of this.handlers.queueNames()) {
-        this.sweeper.add(new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }));
+        this.sweeper.add(
+          new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }),
+        );
       }
       this.sweeper.start();
     }
@@ -75,7 +83,9 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
     this.worker = new Worker({
       ...settings,
       redisTimeout,
-      queues: queues.map((name) => new Queue(this.connection.redis, name, { deadLetter, redisTimeout })),
+      queues: queues.map(
+        (name) => new Queue(this.connection.redis, name, { deadLetter, redisTimeout }),
+      ),
       handlers: this.handlers,
       logger: this.logger,
     });
@@ -89,10 +99,16 @@ export class DelayedHost implements OnApplicationBootstrap, BeforeApplicationShu
       this.worker = undefined;
       await this.onApplicationShutdown();
       // A RedisUnavailableError names the address itself.
-      const where = error instanceof RedisUnavailableError ? '' : `Redis at ${describeRedis(this.connection.redis)}: `;
-      throw new WorkerStartError(`nestjs-delayed: the worker for ${served} could not start, ${where}${errorMessage(error)}`, {
-        cause: error,
-      });
+      const where =
+        error instanceof RedisUnavailableError
+          ? ''
+          : `Redis at ${describeRedis(this.connection.redis)}: `;
+      throw new WorkerStartError(
+        `nestjs-delayed: the worker for ${served} could not start, ${where}${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     this.logger.log(
       `Worker serving ${served} with ${settings.concurrency} slot(s) and ${this.handlers.size} handler(s)`,

@@ -21,13 +21,16 @@ export const {
 })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createDelayedOptions')
-  .setExtras<DelayedModuleExtras>({ queues: [], isGlobal: true }, (definition: DynamicModule, extras: DelayedModuleExtras): DynamicModule => ({
-    ...definition,
-    global: extras.isGlobal ?? true,
-    providers: [
-      ...(definition.providers ?? []),
-      ...delayedProviders(DELAYED_MODULE_OPTIONS, extras.queues ?? []),
-    ],
-    exports: [...(definition.exports ?? []), ...delayedExports(extras.queues ?? [])],
-  }))
+  .setExtras<DelayedModuleExtras>(
+    { queues: [], isGlobal: true },
+    (definition: DynamicModule, extras: DelayedModuleExtras): DynamicModule => ({
+      ...definition,
+      global: extras.isGlobal ?? true,
+      providers: [
+        ...(definition.providers ?? []),
+        ...delayedProviders(DELAYED_MODULE_OPTIONS, extras.queues ?? []),
+      ],
+      exports: [...(definition.exports ?? []), ...delayedExports(extras.queues ?? [])],
+    }),
+  )
   .build();

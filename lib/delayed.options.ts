@@ -56,20 +56,36 @@ export interface ResolvedDelayedOptions {
   readonly queue: string;
   readonly queues: readonly string[];
   readonly redisTimeout: number;
-  readonly worker: false | (Omit<WorkerSettings, 'redisTimeout'> & { queues: string[] | undefined });
+  readonly worker:
+    false | (Omit<WorkerSettings, 'redisTimeout'> & { queues: string[] | undefined });
   readonly sweeper: false | SweeperSettings;
   readonly deadLetter: false | DeadLetterSettings;
 }
 
-const TOP_LEVEL = ['connection', 'queue', 'worker', 'sweeper', 'deadLetter', ...Object.keys(QUEUE_OPTIONS)];
-const WORKER_KEYS = [...Object.keys(WORKER_OPTIONS).filter((key) => key !== 'redisTimeout'), 'queues'];
+const TOP_LEVEL = [
+  'connection',
+  'queue',
+  'worker',
+  'sweeper',
+  'deadLetter',
+  ...Object.keys(QUEUE_OPTIONS),
+];
+const WORKER_KEYS = [
+  ...Object.keys(WORKER_OPTIONS).filter((key) => key !== 'redisTimeout'),
+  'queues',
+];
 /** Settings of the module itself, given beside the options, never inside them. */
 const EXTRAS = ['queues', 'isGlobal'];
 
 /** Applies the defaults once and rejects what cannot work, naming each problem. */
-export function resolveOptions(options: DelayedModuleOptions, queues: readonly string[] = []): ResolvedDelayedOptions {
+export function resolveOptions(
+  options: DelayedModuleOptions,
+  queues: readonly string[] = [],
+): ResolvedDelayedOptions {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionsError(`DelayedModule options must be an object, got ${describeValue(options)}`);
+    throw new InvalidOptionsError(
+      `DelayedModule options must be an object, got ${describeValue(options)}`,
+    );
   }
   const problems: string[] = [];
   for (const key of Object.keys(options)) {
@@ -101,9 +117,16 @@ export function resolveOptions(options: DelayedModuleOptions, queues: readonly s
     } else {
       unknownKeys(given, WORKER_KEYS, 'worker.', problems);
       // redisTimeout is the module's, not the worker's own: leave it out of the worker's check.
-      const { redisTimeout: _, ...settings } = resolveWorkerSettings({ ...given, redisTimeout }, 'worker.', problems);
+      const { redisTimeout: _, ...settings } = resolveWorkerSettings(
+        { ...given, redisTimeout },
+        'worker.',
+        problems,
+      );
       worker = { ...settings, queues: given.queues };
-      if (given.queues !== undefined && (!Array.isArray(given.queues) || given.queues.length === 0)) {
+      if (
+        given.queues !== undefined &&
+        (!Array.isArray(given.queues) || given.queues.length === 0)
+      ) {
         problems.push('worker.queues must be a non-empty array of queue names');
       }
     }
@@ -116,7 +139,9 @@ export function resolveOptions(options: DelayedModuleOptions, queues: readonly s
   if (sweeps) {
     const given = options.sweeper === undefined || options.sweeper === true ? {} : options.sweeper;
     if (typeof given !== 'object' || given === null) {
-      problems.push(`sweeper must be true, false or an options object, got ${describeValue(given)}`);
+      problems.push(
+        `sweeper must be true, false or an options object, got ${describeValue(given)}`,
+      );
     } else {
       unknownKeys(given, Object.keys(SWEEPER_OPTIONS), 'sweeper.', problems);
       sweeper = resolveSettings(SWEEPER_OPTIONS, given, 'sweeper.', problems);
@@ -133,10 +158,24 @@ export function resolveOptions(options: DelayedModuleOptions, queues: readonly s
   if (problems.length > 0) {
     throw new InvalidOptionsError(`Invalid DelayedModule options:\n- ${problems.join('\n- ')}`);
   }
-  return { connection: options.connection, queue, queues: [...queues], redisTimeout, worker, sweeper, deadLetter };
+  return {
+    connection: options.connection,
+    queue,
+    queues: [...queues],
+    redisTimeout,
+    worker,
+    sweeper,
+    deadLetter,
+  };
 }
 
-function unknownKeys(given: object, known: string[], prefix: string, problems: string[], reported: string[] = []): void {
+function unknownKeys(
+  given: object,
+  known: string[],
+  prefix: string,
+  problems: string[],
+  reported: string[] = [],
+): void {
   for (const key of Object.keys(given)) {
     if (!known.includes(key) && !reported.includes(key)) {
       problems.push(`unknown option ${prefix}${key} (known: ${known.join(', ')})`);

@@ -9,18 +9,26 @@ import {
 } from './delayed.constants.js';
 import { DelayedQueue, createDelayedQueue } from './delayed-queue.js';
 import { type DelayedConnection, DelayedHost } from './delayed.host.js';
-import { type DelayedModuleOptions, resolveOptions, type ResolvedDelayedOptions } from './delayed.options.js';
+import {
+  type DelayedModuleOptions,
+  resolveOptions,
+  type ResolvedDelayedOptions,
+} from './delayed.options.js';
 
 /** Token of the `queues` extra given beside the options. */
 export const DELAYED_EXTRA_QUEUES = Symbol('nestjs-delayed:extra-queues');
 
 /** The providers every DelayedModule has; `queues` adds one queue provider per name. */
-export function delayedProviders(optionsToken: string | symbol, queues: readonly string[]): Provider[] {
+export function delayedProviders(
+  optionsToken: string | symbol,
+  queues: readonly string[],
+): Provider[] {
   return [
     { provide: DELAYED_EXTRA_QUEUES, useValue: [...queues] },
     {
       provide: DELAYED_RESOLVED_OPTIONS,
-      useFactory: (options: DelayedModuleOptions, extra: string[]) => resolveOptions(options, extra),
+      useFactory: (options: DelayedModuleOptions, extra: string[]) =>
+        resolveOptions(options, extra),
       inject: [optionsToken, DELAYED_EXTRA_QUEUES],
     },
     {
@@ -51,27 +59,31 @@ export function delayedProviders(optionsToken: string | symbol, queues: readonly
         }),
       inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
     },
-    ...queues.map(
-      (name): Provider => ({
-        provide: getQueueToken(name),
-        useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
-          createDelayedQueue(connection.redis, name, {
-            deadLetter: options.deadLetter,
-            redisTimeout: options.redisTimeout,
-          }),
-        inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
-      }),
-    ),
+    ...queues.map((name): Provider => ({
+      provide: getQueueToken(name),
+      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
+        createDelayedQueue(connection.redis, name, {
+          deadLetter: options.deadLetter,
+          redisTimeout: options.redisTimeout,
+        }),
+      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
+    })),
     {
       provide: Sweeper,
       // Always a Sweeper, started by the host only where options.sweeper is on: `sweep()` can
       // still be called by hand elsewhere (a maintenance script, a health probe).
       useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection): Sweeper => {
         // Queues served by @Task() handlers are added by the host once they are discovered.
-        const names = new Set([options.queue, ...options.queues, ...(options.worker ? (options.worker.queues ?? []) : [])]);
+        const names = new Set([
+          options.queue,
+          ...options.queues,
+          ...(options.worker ? (options.worker.queues ?? []) : []),
+        ]);
         return new Sweeper({
           ...(options.sweeper === false ? {} : options.sweeper),
-          queues: [...names].map((name) => new Queue(connection.redis, name, { redisTimeout: options.redisTimeout })),
+          queues: [...names].map(
+            (name) => new Queue(connection.redis, name, { redisTimeout: options.redisTimeout }),
+          ),
           logger: new Logger('DelayedSweeper'),
         });
       },

@@ -21,14 +21,24 @@ export interface TaskOptions {
  */
 export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator {
   const options = typeof nameOrOptions === 'string' ? { name: nameOrOptions } : nameOrOptions;
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
-    throw new TypeError(`@Task(): name must be a non-empty string, got ${JSON.stringify(options.name)}`);
+  if (
+    options.name !== undefined &&
+    (typeof options.name !== 'string' || options.name.length === 0)
+  ) {
+    throw new TypeError(
+      `@Task(): name must be a non-empty string, got ${JSON.stringify(options.name)}`,
+    );
   }
   if (options.retry !== undefined && (!Number.isInteger(options.retry) || options.retry < -1)) {
     throw new TypeError(`@Task(): retry must be an integer >= -1, got ${String(options.retry)}`);
   }
-  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.length === 0)) {
-    throw new TypeError(`@Task(): queue must be a non-empty string, got ${JSON.stringify(options.queue)}`);
+  if (
+    options.queue !== undefined &&
+    (typeof options.queue !== 'string' || options.queue.length === 0)
+  ) {
+    throw new TypeError(
+      `@Task(): queue must be a non-empty string, got ${JSON.stringify(options.queue)}`,
+    );
   }
   return SetMetadata(TASK_METADATA, { ...options });
 }

@@ -8,7 +8,13 @@ import { MailerService } from './mailer.service.js';
  * @Task() methods it runs. Its sweeper (on where a worker runs) recovers tasks of dead workers.
  */
 @Module({
-  imports: [DelayedModule.forRoot({ ...delayedOptions, worker: { concurrency: 4 }, sweeper: { interval: 30_000 } })],
+  imports: [
+    DelayedModule.forRoot({
+      ...delayedOptions,
+      worker: { concurrency: 4 },
+      sweeper: { interval: 30_000 },
+    }),
+  ],
   providers: [MailerService],
 })
 export class WorkerModule {}

@@ -25,15 +25,21 @@ function freePort() {
 }
 
 function run(label, file, env) {
-  const child = spawn(process.execPath, [file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [file], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const relay = (stream) => (chunk) => {
     output += chunk;
-    for (const line of chunk.toString().split('\n')) if (line.trim()) stream.write(`[${label}] ${line}\n`);
+    for (const line of chunk.toString().split('\n'))
+      if (line.trim()) stream.write(`[${label}] ${line}\n`);
   };
   child.stdout.on('data', relay(process.stdout));
   child.stderr.on('data', relay(process.stderr));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   return { child, exited, output: () => output };
 }
 
@@ -52,9 +58,13 @@ if (!url) {
     url = 'redis://127.0.0.1:6379';
   } else {
     const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     const missing = await new Promise((resolve) => {
       redis.once('error', () => resolve(true));
       setTimeout(() => resolve(false), 300);
@@ -67,7 +77,8 @@ if (!url) {
     }
     url = `redis://127.0.0.1:${port}`;
     const deadline = Date.now() + 5_000;
-    while (!(await reachable(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!(await reachable(port)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     console.log(`Started a throw-away redis-server at ${url}`);
   }
 }
@@ -81,7 +92,9 @@ try {
   if ((await producer.exited) !== 0) throw new Error('The producer failed');
   const processed = () => (worker.output().match(/processed logReceipt/g) ?? []).length;
   await until(() => processed() >= EXPECTED, 20_000, 'the tasks to be processed');
-  console.log(`\nSample done: ${EXPECTED} signups enqueued, ${EXPECTED * 2} tasks processed end to end.`);
+  console.log(
+    `\nSample done: ${EXPECTED} signups enqueued, ${EXPECTED * 2} tasks processed end to end.`,
+  );
 } catch (error) {
   console.error(`Sample failed: ${error.message}`);
   exitCode = 1;

@@ -24,10 +24,12 @@ function find(dir) {
   });
 }
 
-const files = find(testRoot).filter((file) => {
-  const path = relative(testRoot, file);
-  return interopFile ? path === `interop/${interopFile}` : !path.startsWith('interop');
-}).sort();
+const files = find(testRoot)
+  .filter((file) => {
+    const path = relative(testRoot, file);
+    return interopFile ? path === `interop/${interopFile}` : !path.startsWith('interop');
+  })
+  .sort();
 if (files.length === 0) {
   console.error('No test files found; did the build run?');
   process.exit(1);
@@ -55,7 +57,9 @@ const result = spawnSync(
   { cwd: root, stdio: 'inherit', timeout: SUITE_TIMEOUT, killSignal: 'SIGKILL' },
 );
 if (result.error?.code === 'ETIMEDOUT') {
-  console.error(`\nThe ${suite} suite did not end within ${SUITE_TIMEOUT / 60_000} minutes and was killed.`);
+  console.error(
+    `\nThe ${suite} suite did not end within ${SUITE_TIMEOUT / 60_000} minutes and was killed.`,
+  );
 }
 
 const report = readFileSync(tap, 'utf8');

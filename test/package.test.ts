@@ -6,11 +6,27 @@ import { fileURLToPath } from 'node:url';
 describe('the package', () => {
   it('is importable by its own name from a built checkout', async () => {
     const api = await import('nestjs-delayed');
-    for (const name of ['DelayedModule', 'Task', 'DelayedQueue', 'InjectQueue', 'PyTask', 'GoTask', 'NodeTask', 'getQueueToken']) {
+    for (const name of [
+      'DelayedModule',
+      'Task',
+      'DelayedQueue',
+      'InjectQueue',
+      'PyTask',
+      'GoTask',
+      'NodeTask',
+      'getQueueToken',
+    ]) {
       assert.ok(name in api, `nestjs-delayed exports ${name}`);
     }
     const core = await import('nestjs-delayed/core');
-    for (const name of ['Queue', 'Worker', 'Sweeper', 'HandlerRegistry', 'encodeTask', 'decodeTask']) {
+    for (const name of [
+      'Queue',
+      'Worker',
+      'Sweeper',
+      'HandlerRegistry',
+      'encodeTask',
+      'decodeTask',
+    ]) {
       assert.ok(name in core, `nestjs-delayed/core exports ${name}`);
     }
   });
@@ -41,6 +57,10 @@ const coreDir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? tsFiles(`${dir}${entry.name}/`) : entry.name.endsWith('.ts') ? [`${dir}${entry.name}`] : [],
+    entry.isDirectory()
+      ? tsFiles(`${dir}${entry.name}/`)
+      : entry.name.endsWith('.ts')
+        ? [`${dir}${entry.name}`]
+        : [],
   );
 }

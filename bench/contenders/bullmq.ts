@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue, Worker } from 'bullmq';
 import { CONNECT_SETTLE_MS } from './ours.js';
-import { type BenchWorker, type Contender, QUEUE_NAME, TASK_NAME, type WorkerHooks } from './contender.js';
+import {
+  type BenchWorker,
+  type Contender,
+  QUEUE_NAME,
+  TASK_NAME,
+  type WorkerHooks,
+} from './contender.js';
 
 type Payload = [number];
 

@@ -7,5 +7,7 @@ export * from './contender.js';
 export const CONTENDERS: readonly ContenderId[] = ['ours', 'bullmq'];
 
 export function createContender(id: ContenderId, host: string, port: number): Contender {
-  return id === 'ours' ? new OursContender(`redis://${host}:${port}`) : new BullmqContender(host, port);
+  return id === 'ours'
+    ? new OursContender(`redis://${host}:${port}`)
+    : new BullmqContender(host, port);
 }

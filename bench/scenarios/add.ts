@@ -6,7 +6,8 @@ import type { PairScenario, RunContext } from './scenario.js';
 
 async function checkAdded(contender: Contender, count: number): Promise<void> {
   const waiting = await contender.backlog();
-  if (waiting !== count) throw new Error(`${contender.id}: added ${count} tasks but ${waiting} are waiting`);
+  if (waiting !== count)
+    throw new Error(`${contender.id}: added ${count} tasks but ${waiting} are waiting`);
 }
 
 export const sequentialAdd: PairScenario = {

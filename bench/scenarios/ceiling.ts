@@ -24,10 +24,27 @@ export async function ceilingUnavailable(): Promise<string | undefined> {
   }
 }
 
-export async function redisCeiling(redis: BenchRedis, requests: number, pipeline: number): Promise<CeilingResult> {
-  const args = ['-h', redis.host, '-p', String(redis.port), '-q', '-t', 'set,lpush,lpop', '-n', String(requests)];
+export async function redisCeiling(
+  redis: BenchRedis,
+  requests: number,
+  pipeline: number,
+): Promise<CeilingResult> {
+  const args = [
+    '-h',
+    redis.host,
+    '-p',
+    String(redis.port),
+    '-q',
+    '-t',
+    'set,lpush,lpop',
+    '-n',
+    String(requests),
+  ];
   if (pipeline > 1) args.push('-P', String(pipeline));
-  const { stdout } = await run(REDIS_BENCHMARK, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(REDIS_BENCHMARK, args, {
+    timeout: 300_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   await redis.flushAll();
   return {
     command: `redis-benchmark ${args.join(' ')}`,
@@ -48,6 +65,7 @@ export function parseRedisBenchmark(stdout: string): Record<string, number> {
     const match = /^\s*([A-Z][A-Z0-9 _-]*?):\s+([\d.]+)\s+requests per second/.exec(line);
     if (match) result[match[1]!.trim()] = Number(match[2]);
   }
-  if (Object.keys(result).length === 0) throw new Error(`Could not read redis-benchmark output:\n${stdout}`);
+  if (Object.keys(result).length === 0)
+    throw new Error(`Could not read redis-benchmark output:\n${stdout}`);
   return result;
 }

@@ -39,7 +39,11 @@ export function drain(concurrency: 1 | 100): PairScenario {
 }
 
 /** Fills `count` tasks, drains them with a fresh worker, returns the timed milliseconds. */
-export async function timeDrain(contender: Contender, count: number, concurrency: number): Promise<number> {
+export async function timeDrain(
+  contender: Contender,
+  count: number,
+  concurrency: number,
+): Promise<number> {
   await fill(contender, count);
   const completed = countdown(count);
   const worker = await contender.worker({ concurrency, onCompleted: completed.tick });
@@ -47,7 +51,11 @@ export async function timeDrain(contender: Contender, count: number, concurrency
     const t0 = performance.now();
     await worker.start();
     await within(completed.done, DRAIN_TIME_LIMIT_MS, `${contender.id} draining ${count} tasks`);
-    await until(() => contender.finished(count), 10_000, `${contender.id}: Redis to show ${count} tasks finished`);
+    await until(
+      () => contender.finished(count),
+      10_000,
+      `${contender.id}: Redis to show ${count} tasks finished`,
+    );
     return performance.now() - t0;
   } finally {
     await worker.close();

@@ -37,7 +37,12 @@ export function latency(concurrency: 1 | 100): PairScenario {
       },
     ],
     async run({ sizes }: RunContext, contender: Contender) {
-      const samples = await sampleLatency(contender, concurrency, sizes.latencySamples, sizes.latencyGapMs);
+      const samples = await sampleLatency(
+        contender,
+        concurrency,
+        sizes.latencySamples,
+        sizes.latencyGapMs,
+      );
       samples.sort((a, b) => a - b);
       return { [p50]: percentileOfSorted(samples, 50), [p99]: percentileOfSorted(samples, 99) };
     },
@@ -68,7 +73,11 @@ async function sampleLatency(
       const startedAt = new Promise<number>((resolve) => (started = resolve));
       const t0 = performance.now();
       await contender.add(i);
-      const t1 = await within(startedAt, SAMPLE_TIME_LIMIT_MS, `${contender.id}: task ${i} to start`);
+      const t1 = await within(
+        startedAt,
+        SAMPLE_TIME_LIMIT_MS,
+        `${contender.id}: task ${i} to start`,
+      );
       samples.push(t1 - t0);
       await sleep(gapMs);
     }

@@ -73,7 +73,11 @@ export const memory: PairScenario = {
     try {
       await worker.start();
       await within(completed.done, 180_000, `${contender.id} draining ${n} tasks`);
-      await until(() => contender.finished(n), 10_000, `${contender.id}: Redis to show ${n} tasks finished`);
+      await until(
+        () => contender.finished(n),
+        10_000,
+        `${contender.id}: Redis to show ${n} tasks finished`,
+      );
     } finally {
       await worker.close();
     }

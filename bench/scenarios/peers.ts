@@ -42,9 +42,13 @@ export async function pythonPeerVersion(): Promise<{ version: string } | { reaso
     return { reason: 'test/interop/python/.venv is absent (run test/interop/setup.sh python)' };
   }
   try {
-    const { stdout } = await promisify(execFile)(pythonPeer, ['-c', 'import delayed; print(delayed.__version__)'], {
-      timeout: 30_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      pythonPeer,
+      ['-c', 'import delayed; print(delayed.__version__)'],
+      {
+        timeout: 30_000,
+      },
+    );
     return { version: stdout.trim() };
   } catch (error) {
     return { reason: `the venv cannot import delayed: ${(error as Error).message.split('\n')[0]}` };
@@ -80,10 +84,20 @@ export async function pythonPeerDrain(
     const runs: number[] = [];
     for (let r = 0; r < repeats; r++) {
       const rate = await runOnce(count);
-      log(`  peers: Python delayed worker run ${r + 1}/${repeats}: ${Math.round(rate).toLocaleString('en-US')} tasks/s`);
+      log(
+        `  peers: Python delayed worker run ${r + 1}/${repeats}: ${Math.round(rate).toLocaleString('en-US')} tasks/s`,
+      );
       runs.push(rate);
     }
-    return { peer, available: true, version: probe.version, concurrency: 1, count, runs, median: median(runs) };
+    return {
+      peer,
+      available: true,
+      version: probe.version,
+      concurrency: 1,
+      count,
+      runs,
+      median: median(runs),
+    };
   } finally {
     producer.disconnect();
   }
@@ -94,8 +108,17 @@ function runPythonWorker(url: string, count: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       pythonPeer,
-      [join(peersDir, 'delayed_drain.py'), '--redis', url, '--queue', PY_QUEUE, '--count', String(count),
-        '--time-limit', String(PY_TIME_LIMIT_S)],
+      [
+        join(peersDir, 'delayed_drain.py'),
+        '--redis',
+        url,
+        '--queue',
+        PY_QUEUE,
+        '--count',
+        String(count),
+        '--time-limit',
+        String(PY_TIME_LIMIT_S),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -112,10 +135,16 @@ function runPythonWorker(url: string, count: number): Promise<number> {
       const done = stdout
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { event: string; count?: number; seconds?: number | null })
+        .map(
+          (line) => JSON.parse(line) as { event: string; count?: number; seconds?: number | null },
+        )
         .find((doc) => doc.event === 'done');
       if (code !== 0 || !done || typeof done.seconds !== 'number' || done.count !== count) {
-        reject(new Error(`The Python worker failed (exit ${code}): ${JSON.stringify(done)}\n${stderr.slice(-2000)}`));
+        reject(
+          new Error(
+            `The Python worker failed (exit ${code}): ${JSON.stringify(done)}\n${stderr.slice(-2000)}`,
+          ),
+        );
         return;
       }
       resolve(done.seconds);

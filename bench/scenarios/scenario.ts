@@ -55,7 +55,11 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /** Polls `check` until it is true, for at most `ms`; every poll is one Redis round trip. */
-export async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function until(
+  check: () => Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const deadline = performance.now() + ms;
   while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`Timed out after ${ms} ms: ${what}`);
@@ -68,7 +72,8 @@ export async function fill(contender: Contender, count: number): Promise<void> {
     await contender.addBulk(from, Math.min(1_000, count - from));
   }
   const waiting = await contender.backlog();
-  if (waiting !== count) throw new Error(`${contender.id}: filled ${count} tasks but ${waiting} are waiting`);
+  if (waiting !== count)
+    throw new Error(`${contender.id}: filled ${count} tasks but ${waiting} are waiting`);
 }
 
 /** A counter that resolves `done` when it reaches `count`. */

@@ -46,7 +46,11 @@ interface Line extends Partial<SoakSample> {
   timedOut?: boolean;
 }
 
-export async function soak(redis: BenchRedis, id: ContenderId, log: (line: string) => void): Promise<SoakResult> {
+export async function soak(
+  redis: BenchRedis,
+  id: ContenderId,
+  log: (line: string) => void,
+): Promise<SoakResult> {
   const plan = SOAK_PLAN[id];
   await redis.flushAll();
   const config: SoakWorkerConfig = {
@@ -57,11 +61,17 @@ export async function soak(redis: BenchRedis, id: ContenderId, log: (line: strin
     timeLimitMs: plan.timeLimitMs,
     concurrency: CONCURRENCY,
   };
-  const child = spawn(process.execPath, ['--expose-gc', join(compiledBenchDir, 'soak-worker.js'), JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', join(compiledBenchDir, 'soak-worker.js'), JSON.stringify(config)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const killer = setTimeout(() => child.kill('SIGKILL'), plan.timeLimitMs + 60_000);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
 
   const lines: Line[] = [];
   let ready!: () => void;
@@ -72,8 +82,15 @@ export async function soak(redis: BenchRedis, id: ContenderId, log: (line: strin
     const line = JSON.parse(text) as Line;
     lines.push(line);
     if (line.type === 'ready') ready();
-    if (line.type === 'sample' && line.done !== undefined && line.t !== undefined && Math.round(line.t * 2) % 30 === 0) {
-      log(`  soak ${CONTENDER_LABELS[id]}: ${line.t.toFixed(0)} s, ${line.done.toLocaleString('en-US')} done, RSS ${mb(line.rss!)} MB`);
+    if (
+      line.type === 'sample' &&
+      line.done !== undefined &&
+      line.t !== undefined &&
+      Math.round(line.t * 2) % 30 === 0
+    ) {
+      log(
+        `  soak ${CONTENDER_LABELS[id]}: ${line.t.toFixed(0)} s, ${line.done.toLocaleString('en-US')} done, RSS ${mb(line.rss!)} MB`,
+      );
     }
     if (line.type === 'final' || line.type === 'done') childDone = true;
   });
@@ -81,7 +98,10 @@ export async function soak(redis: BenchRedis, id: ContenderId, log: (line: strin
   const producer = createContender(id, redis.host, redis.port);
   await producer.open();
   try {
-    await Promise.race([isReady, exited.then(() => Promise.reject(new Error('soak worker exited early')))]);
+    await Promise.race([
+      isReady,
+      exited.then(() => Promise.reject(new Error('soak worker exited early'))),
+    ]);
     const deadline = Date.now() + plan.timeLimitMs;
     let produced = 0;
     while (produced < plan.total && !childDone && Date.now() < deadline) {
@@ -110,12 +130,15 @@ export async function soak(redis: BenchRedis, id: ContenderId, log: (line: strin
 
 function summarise(id: ContenderId, planned: number, lines: Line[]): SoakResult {
   const samples = lines
-    .filter((l) => l.type === 'ready' || l.type === 'sample' || l.type === 'warm' || l.type === 'final')
+    .filter(
+      (l) => l.type === 'ready' || l.type === 'sample' || l.type === 'warm' || l.type === 'final',
+    )
     .map((l) => ({ t: l.t!, done: l.done!, rss: l.rss!, heapUsed: l.heapUsed! }));
   const start = lines.find((l) => l.type === 'ready');
   const final = lines.find((l) => l.type === 'final');
   const done = lines.find((l) => l.type === 'done');
-  if (!start || !final || !done) throw new Error('soak worker did not report ready, final and done');
+  if (!start || !final || !done)
+    throw new Error('soak worker did not report ready, final and done');
   const total = done.done ?? 0;
   const warmLine = lines.find((l) => l.type === 'warm');
   const warm = warmLine

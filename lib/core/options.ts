@@ -97,11 +97,19 @@ export function resolveSettings<S>(
     const spec = specs[name];
     const raw = (given as Record<string, unknown>)[name] ?? spec.default;
     const value = typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
-    if (spec.kind === 'count' && (typeof value !== 'number' || !Number.isInteger(value) || value < 1)) {
+    if (
+      spec.kind === 'count' &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    ) {
       problems.push(`${prefix}${name} must be a positive integer, got ${describeValue(raw)}`);
     }
-    if (spec.kind === 'duration' && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
-      problems.push(`${prefix}${name} must be a positive number of milliseconds, got ${describeValue(raw)}`);
+    if (
+      spec.kind === 'duration' &&
+      (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    ) {
+      problems.push(
+        `${prefix}${name} must be a positive number of milliseconds, got ${describeValue(raw)}`,
+      );
     }
     settings[name] = value;
   }
@@ -126,7 +134,8 @@ export function resolveWorkerSettings(
 /** Throws one InvalidOptionsError listing every problem, if there is any. */
 export function throwOnProblems(what: string, problems: readonly string[]): void {
   if (problems.length === 1) throw new InvalidOptionsError(`Invalid ${what}: ${problems[0]}`);
-  if (problems.length > 1) throw new InvalidOptionsError(`Invalid ${what}:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 1)
+    throw new InvalidOptionsError(`Invalid ${what}:\n- ${problems.join('\n- ')}`);
 }
 
 /** A value and its type, so that "10" and 10 do not read alike in a message. */

@@ -3,11 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { HandlerRegistry, NodeTask, Queue, Sweeper, Worker } from '../../lib/core/index.js';
-import { eventually, freePort, leftoverKeys, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
+import {
+  eventually,
+  freePort,
+  leftoverKeys,
+  quietLogger,
+  useRedisServer,
+  uniqueName,
+} from '../helpers/redis-server.js';
 
 // CLIENT KILL reaches every client of the server: a private one, even under REDIS_URL.
 const db = useRedisServer({ private: true });
-
 
 describe('Redis connections dropped under load', () => {
   it('loses no task and runs none twice: the worker reconnects, uncertain slots are recovered', async () => {
@@ -39,7 +45,11 @@ describe('Redis connections dropped under load', () => {
       await killer.client('KILL', 'TYPE', 'normal');
       await sleep(50);
       await killer.client('KILL', 'TYPE', 'normal');
-      await eventually(() => runs.size === total, 30_000, `all ${total} tasks run (got ${runs.size})`);
+      await eventually(
+        () => runs.size === total,
+        30_000,
+        `all ${total} tasks run (got ${runs.size})`,
+      );
       await eventually(
         async () => (await leftoverKeys(db.redis, queue.name)).length === 0,
         10_000,
@@ -59,14 +69,27 @@ describe('Redis connections dropped under load', () => {
 describe('Redis unreachable', () => {
   it('rejects an enqueue with a clear error in bounded time, and a worker cannot start', async () => {
     const port = await freePort();
-    const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 50,
+    });
     client.on('error', () => undefined);
     const queue = new Queue(client, uniqueName(), { redisTimeout: 1_000 });
     try {
       const started = Date.now();
-      await assert.rejects(queue.enqueue(new NodeTask('X:y')), /max retries|ECONNREFUSED|Connection is closed/);
+      await assert.rejects(
+        queue.enqueue(new NodeTask('X:y')),
+        /max retries|ECONNREFUSED|Connection is closed/,
+      );
       assert.ok(Date.now() - started < 5_000);
-      const worker = new Worker({ queues: [queue], handlers: new HandlerRegistry(), redisTimeout: 1_000, logger: quietLogger });
+      const worker = new Worker({
+        queues: [queue],
+        handlers: new HandlerRegistry(),
+        redisTimeout: 1_000,
+        logger: quietLogger,
+      });
       await assert.rejects(worker.start());
     } finally {
       client.disconnect();

@@ -15,16 +15,26 @@ import { spawnRedis, stopProcess } from '../helpers/redis-server.js';
 import { eventually, freePort, quietLogger, uniqueName } from '../helpers/redis-server.js';
 
 async function waitForServer(port: number): Promise<void> {
-  await eventually(async () => {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } finally {
-      probe.disconnect();
-    }
-  }, 10_000, 'redis-server up');
+  await eventually(
+    async () => {
+      const probe = new Redis({
+        port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } finally {
+        probe.disconnect();
+      }
+    },
+    10_000,
+    'redis-server up',
+  );
 }
 
 describe('Redis restarted under an idle worker', () => {
@@ -46,7 +56,11 @@ describe('Redis restarted under an idle worker', () => {
       handlers,
       concurrency: 3,
       dequeueTimeout: 1_000,
-      logger: { log: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) },
+      logger: {
+        log: (m) => lines.push(m),
+        warn: (m) => lines.push(m),
+        error: (m) => lines.push(m),
+      },
     });
     await worker.start();
     try {
@@ -56,17 +70,27 @@ describe('Redis restarted under an idle worker', () => {
       await sleep(2_500);
       server = spawnRedis(port);
       await waitForServer(port);
-      await eventually(() => worker.runningCount === 0 && lines.some((l) => l.startsWith('Reconnected')), 10_000, 'the reconnect');
+      await eventually(
+        () => worker.runningCount === 0 && lines.some((l) => l.startsWith('Reconnected')),
+        10_000,
+        'the reconnect',
+      );
       for (let i = 0; i < 6; i++) await queue.enqueue(new NodeTask('Restart:run', [i]));
       // No sweeper runs: a task whose notification a stale pop took would wait for ever.
       await eventually(() => ran.length === 6, 5_000, `6 tasks run (got ${ran.length})`);
       assert.deepEqual([...ran].sort(), [0, 1, 2, 3, 4, 5]);
-      assert.ok(lines.some((l) => l.startsWith('Lost the connection to Redis at 127.0.0.1:')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.startsWith('Lost the connection to Redis at 127.0.0.1:')),
+        lines.join('\n'),
+      );
       // The restarted server lost the liveness keys: the worker claimed them again.
       const check = new Redis({ port, host: '127.0.0.1' });
       const alive = await Promise.all(worker.slotIds.map((id) => check.exists(id)));
       check.disconnect();
-      assert.ok(alive.every((n) => n === 1), 'every slot id is alive again');
+      assert.ok(
+        alive.every((n) => n === 1),
+        'every slot id is alive again',
+      );
     } finally {
       await worker.close();
       producer.disconnect();
@@ -89,7 +113,12 @@ describe('Redis unreachable or silent', () => {
     const started = Date.now();
     await assert.rejects(worker.start(), (error: Error) => {
       assert.ok(error instanceof RedisUnavailableError, String(error));
-      assert.match(error.message, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: unreachable \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\); gave up after 800 ms$`));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^Redis at 127\\.0\\.0\\.1:${port}: unreachable \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\); gave up after 800 ms$`,
+        ),
+      );
       return true;
     });
     const took = Date.now() - started;
@@ -105,7 +134,12 @@ describe('Redis unreachable or silent', () => {
     const client = new Redis({ port, host: '127.0.0.1' });
     client.on('error', () => undefined);
     const queue = new Queue(client, uniqueName(), { redisTimeout: 500 });
-    const worker = new Worker({ queues: [queue], handlers: new HandlerRegistry(), redisTimeout: 500, logger: quietLogger });
+    const worker = new Worker({
+      queues: [queue],
+      handlers: new HandlerRegistry(),
+      redisTimeout: 500,
+      logger: quietLogger,
+    });
     try {
       let started = Date.now();
       await assert.rejects(worker.start(), /: unreachable \(no answer\); gave up after 500 ms/);
@@ -137,7 +171,10 @@ describe('Redis unreachable or silent', () => {
     redis.on('error', () => undefined);
     try {
       const queue = new Queue(redis, uniqueName(), { redisTimeout: 2_000 });
-      await assert.rejects(queue.enqueue(new NodeTask('X:y')), /refused the connection: ERR DB index is out of range/);
+      await assert.rejects(
+        queue.enqueue(new NodeTask('X:y')),
+        /refused the connection: ERR DB index is out of range/,
+      );
       const check = new Redis({ port, host: '127.0.0.1' });
       assert.equal(await check.dbsize(), 0, 'nothing written to database 0');
       check.disconnect();
@@ -151,7 +188,11 @@ describe('Redis unreachable or silent', () => {
     const port = await freePort();
     const client = new Redis({ port, host: '127.0.0.1' });
     client.on('error', () => undefined);
-    const sweeper = new Sweeper({ queues: [new Queue(client, uniqueName(), { redisTimeout: 60_000 })], interval: 50, logger: quietLogger });
+    const sweeper = new Sweeper({
+      queues: [new Queue(client, uniqueName(), { redisTimeout: 60_000 })],
+      interval: 50,
+      logger: quietLogger,
+    });
     sweeper.start();
     await sleep(200);
     const started = Date.now();

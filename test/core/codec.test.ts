@@ -56,7 +56,10 @@ describe('GoTask bytes', () => {
   });
 
   it('carries several arguments as an array, structs as arrays of fields', () => {
-    assert.equal(hex(encodeTask(new GoTask('main.f', [1, 'a']))), '92a66d61696e2e66c404' + '9201a161');
+    assert.equal(
+      hex(encodeTask(new GoTask('main.f', [1, 'a']))),
+      '92a66d61696e2e66c404' + '9201a161',
+    );
     assert.equal(
       hex(encodeTask(new GoTask('main.f', [[1, 'test']]))),
       '92a66d61696e2e66c407' + '9201a474657374',
@@ -77,7 +80,10 @@ describe('MessagePack values', () => {
     assert.equal(hex(encodeMsgpack(2n ** 64n - 1n)), 'cfffffffffffffffff');
     assert.equal(hex(encodeMsgpack(-(2n ** 63n))), 'd38000000000000000');
     // Numbers beside a bigint keep their integer formats.
-    assert.equal(hex(encodeMsgpack([2n ** 63n, 2 ** 40, 1.5])), '93cf8000000000000000cf0000010000000000cb3ff8000000000000');
+    assert.equal(
+      hex(encodeMsgpack([2n ** 63n, 2 ** 40, 1.5])),
+      '93cf8000000000000000cf0000010000000000cb3ff8000000000000',
+    );
   });
 
   it('keeps str and bin apart', () => {
@@ -121,11 +127,21 @@ describe('decodeTask', () => {
   it('reads the nil args and kwargs go-delayed writes as empty', () => {
     // NewPyTask("m:f", nil, nil) from go-delayed: 93 a36d3a66 c0 c0
     const decoded = decodeTask(Buffer.from(`93${MF}c0c0`, 'hex'));
-    assert.deepEqual(decoded, { kind: 'py', funcPath: 'm:f', args: [], kwargs: {}, retry: 0, options: undefined });
+    assert.deepEqual(decoded, {
+      kind: 'py',
+      funcPath: 'm:f',
+      args: [],
+      kwargs: {},
+      retry: 0,
+      options: undefined,
+    });
   });
 
   it('explains a Go struct sent as kwargs', () => {
-    assert.throws(() => decodeTask(encodeMsgpack(['m:f', [1], [1, 'test']])), /a Go struct passed as kwargs travels as an array/);
+    assert.throws(
+      () => decodeTask(encodeMsgpack(['m:f', [1], [1, 'test']])),
+      /a Go struct passed as kwargs travels as an array/,
+    );
   });
 
   it('accepts a fifth element of options', () => {
@@ -155,11 +171,14 @@ describe('decodeTask', () => {
       [Buffer.concat([encodeTask(new PyTask('m:f')), Buffer.from([0])]), /not valid MessagePack/],
     ];
     for (const [bytes, message] of bad) {
-      assert.throws(() => decodeTask(bytes), (error: Error) => {
-        assert.ok(error instanceof TaskDecodeError, `${error.name}: ${error.message}`);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => decodeTask(bytes),
+        (error: Error) => {
+          assert.ok(error instanceof TaskDecodeError, `${error.name}: ${error.message}`);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     }
   });
 });
@@ -211,6 +230,9 @@ describe('nesting depth (what the peers write and read: 1,024 nested arrays or m
     assert.throws(() => encodeTask(new PyTask('m:f', [nested(1_023)])), /Too deep/);
     // The bigint-aware path has the same bound.
     assert.throws(() => encodeMsgpack([2n ** 63n, nested(1_024)]), /Too deep/);
-    assert.deepEqual(decodeMsgpack(encodeMsgpack([2n ** 63n, nested(1_023)])), [2n ** 63n, nested(1_023)]);
+    assert.deepEqual(decodeMsgpack(encodeMsgpack([2n ** 63n, nested(1_023)])), [
+      2n ** 63n,
+      nested(1_023),
+    ]);
   });
 });

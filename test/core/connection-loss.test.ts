@@ -10,7 +10,9 @@ describe('ConnectionLoss', () => {
   it('passes results and errors through and keeps nothing once they settle', async () => {
     const redis = db.server.client();
     const loss = new ConnectionLoss(redis);
-    const replies = await Promise.all(Array.from({ length: 1_000 }, () => loss.guard(redis.ping())));
+    const replies = await Promise.all(
+      Array.from({ length: 1_000 }, () => loss.guard(redis.ping())),
+    );
     assert.ok(replies.every((reply) => reply === 'PONG'));
     await assert.rejects(loss.guard(redis.call('NO-SUCH-COMMAND')), /unknown command/i);
     assert.equal(loss.watching, 0);

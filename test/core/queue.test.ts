@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  encodeTask,
-  PyTask,
-  Queue,
-  requeueLost,
-} from '../../lib/core/index.js';
+import { encodeTask, PyTask, Queue, requeueLost } from '../../lib/core/index.js';
 import { WorkerQueue } from '../../lib/core/worker/worker-queue.js';
 import { queueKeys } from '../../lib/core/protocol/keys.js';
 import { leftoverKeys, useRedisServer, uniqueName } from '../helpers/redis-server.js';
@@ -33,7 +28,9 @@ describe('Queue', () => {
   it('enqueues the task bytes, then one notification', async () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueue(new PyTask('m:f', [1]));
-    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [encodeTask(new PyTask('m:f', [1]))]);
+    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [
+      encodeTask(new PyTask('m:f', [1])),
+    ]);
     assert.deepEqual(await db.redis.lrange(`${queue.name}_noti`, 0, -1), ['1']);
     assert.equal(await queue.len(), 1);
   });
@@ -66,7 +63,10 @@ describe('Queue', () => {
       // Those that landed are the first ones, in order, each with its notification.
       assert.ok(outcomes.slice(0, landed).every((outcome) => outcome.status === 'fulfilled'));
       assert.equal(await db.redis.llen(`${queue.name}_noti`), landed);
-      assert.deepEqual(await db.redis.lindexBuffer(queue.name, landed - 1), encodeTask(new PyTask('m:f', [landed - 1, payload])));
+      assert.deepEqual(
+        await db.redis.lindexBuffer(queue.name, landed - 1),
+        encodeTask(new PyTask('m:f', [landed - 1, payload])),
+      );
     } finally {
       await db.redis.config('SET', 'maxmemory', '0');
       await db.redis.del(queue.name, `${queue.name}_noti`);
@@ -112,7 +112,9 @@ describe('Queue', () => {
     await steps(queue).dequeue(0, ['s1']);
     await steps(queue).retry('s1', encodeTask(new PyTask('m:f', [], {}, 1)));
     assert.equal(await queue.processingCount(), 0);
-    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [encodeTask(new PyTask('m:f', [], {}, 1))]);
+    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [
+      encodeTask(new PyTask('m:f', [], {}, 1)),
+    ]);
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 1);
   });
 
@@ -120,15 +122,26 @@ describe('Queue', () => {
     const queue = new Queue(db.redis, uniqueName(), { deadLetter: { maxLength: 3 } });
     for (let i = 0; i < 5; i++) {
       await db.redis.hset(`${queue.name}_processing`, 's', 'x');
-      await steps(queue).bury('s', { task: Buffer.from([i]), reason: 'failed', error: `e${i}`, funcPath: 'm:f' });
+      await steps(queue).bury('s', {
+        task: Buffer.from([i]),
+        reason: 'failed',
+        error: `e${i}`,
+        funcPath: 'm:f',
+      });
     }
     const letters = await queue.deadLetters.list();
-    assert.deepEqual(letters.map((l) => l.error), ['e2', 'e3', 'e4']);
+    assert.deepEqual(
+      letters.map((l) => l.error),
+      ['e2', 'e3', 'e4'],
+    );
     assert.equal(await queue.processingCount(), 0);
   });
 
   it('rejects bad dead-letter options', () => {
-    assert.throws(() => new Queue(db.redis, 'x', { deadLetter: { maxLength: 0 } }), /maxLength must be a positive integer/);
+    assert.throws(
+      () => new Queue(db.redis, 'x', { deadLetter: { maxLength: 0 } }),
+      /maxLength must be a positive integer/,
+    );
   });
 });
 
@@ -141,8 +154,12 @@ describe('requeueLost (the sweeper step)', () => {
     await steps(queue).dequeue(0, ['live-worker-x']);
     const result = await requeueLost(queue);
     assert.deepEqual(result, { requeued: 1, notificationsAdded: 1, notificationsDropped: 0 });
-    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [encodeTask(new PyTask('m:dead'))]);
-    assert.deepEqual(Object.keys(await db.redis.hgetall(`${queue.name}_processing`)), ['live-worker-x']);
+    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [
+      encodeTask(new PyTask('m:dead')),
+    ]);
+    assert.deepEqual(Object.keys(await db.redis.hgetall(`${queue.name}_processing`)), [
+      'live-worker-x',
+    ]);
     await db.redis.del('live-worker-x');
   });
 
@@ -150,7 +167,11 @@ describe('requeueLost (the sweeper step)', () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueueMany([new PyTask('m:a'), new PyTask('m:b')]);
     await db.redis.lpop(`${queue.name}_noti`);
-    assert.deepEqual(await requeueLost(queue), { requeued: 0, notificationsAdded: 1, notificationsDropped: 0 });
+    assert.deepEqual(await requeueLost(queue), {
+      requeued: 0,
+      notificationsAdded: 1,
+      notificationsDropped: 0,
+    });
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 2);
   });
 
@@ -158,7 +179,11 @@ describe('requeueLost (the sweeper step)', () => {
     const queue = new Queue(db.redis, uniqueName());
     await queue.enqueue(new PyTask('m:a'));
     await db.redis.rpush(`${queue.name}_noti`, '1', '1');
-    assert.deepEqual(await requeueLost(queue), { requeued: 0, notificationsAdded: 0, notificationsDropped: 2 });
+    assert.deepEqual(await requeueLost(queue), {
+      requeued: 0,
+      notificationsAdded: 0,
+      notificationsDropped: 2,
+    });
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 1);
     const empty = new Queue(db.redis, uniqueName());
     await db.redis.rpush(`${empty.name}_noti`, '1');
@@ -172,7 +197,12 @@ describe('dead letters', () => {
     const queue = new Queue(db.redis, uniqueName());
     for (const name of ['m:a', 'm:b', 'm:c']) {
       await db.redis.hset(`${queue.name}_processing`, 's', 'x');
-      await steps(queue).bury('s', { task: encodeTask(new PyTask(name)), reason: 'unknown-handler', error: 'no', funcPath: name });
+      await steps(queue).bury('s', {
+        task: encodeTask(new PyTask(name)),
+        reason: 'unknown-handler',
+        error: 'no',
+        funcPath: name,
+      });
     }
     assert.equal(await queue.deadLetters.count(), 3);
     const [first] = await queue.deadLetters.list(0, 1);
@@ -182,7 +212,9 @@ describe('dead letters', () => {
     assert.ok(Math.abs(first!.failedAt - Date.now()) < 60_000);
     assert.equal(await queue.deadLetters.requeue([first!]), 1);
     assert.equal(await queue.deadLetters.requeue([first!]), 0, 'a dead letter is requeued once');
-    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [encodeTask(new PyTask('m:a'))]);
+    assert.deepEqual(await db.redis.lrangeBuffer(queue.name, 0, -1), [
+      encodeTask(new PyTask('m:a')),
+    ]);
     assert.equal(await db.redis.llen(`${queue.name}_noti`), 1);
     assert.equal(await queue.deadLetters.requeue(undefined, 1), 1);
     assert.equal(await queue.deadLetters.purge(), 1);

@@ -17,11 +17,16 @@ import {
   type WorkerOptions,
 } from '../../lib/core/index.js';
 import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
-import { eventually, leftoverKeys, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
+import {
+  eventually,
+  leftoverKeys,
+  quietLogger,
+  useRedisServer,
+  uniqueName,
+} from '../helpers/redis-server.js';
 
 // CLIENT PAUSE reaches every client of the server: a private one, even under REDIS_URL.
 const db = useRedisServer({ private: true });
-
 
 function recordingLogger(lines: string[]): DelayedLogger {
   return {
@@ -48,13 +53,25 @@ describe('Worker', () => {
   it('tells a handler its task through currentTask(), across awaits and concurrent tasks', async () => {
     const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
-    const seen: { tag: string; name: string; queue: string; retriesLeft: number; recorded: boolean }[] = [];
+    const seen: {
+      tag: string;
+      name: string;
+      queue: string;
+      retriesLeft: number;
+      recorded: boolean;
+    }[] = [];
     const inner = async (tag: string) => {
       await sleep(20);
       // Read after an await, in a helper the handler calls: the context follows.
       const context = currentTask()!;
       const recorded = (await db.redis.hexists(`${queue.name}_processing`, context.workerId)) === 1;
-      seen.push({ tag, name: context.name, queue: context.queue, retriesLeft: context.retriesLeft, recorded });
+      seen.push({
+        tag,
+        name: context.name,
+        queue: context.queue,
+        retriesLeft: context.retriesLeft,
+        recorded,
+      });
       assert.equal(context.signal.aborted, false);
     };
     handlers.register('Ctx:run', (tag: string) => inner(tag));
@@ -90,7 +107,10 @@ describe('Worker', () => {
       await queue.enqueue(new NodeTask('Math:add', [1, 2]));
       await queue.enqueue(new NodeTask('Math:add', [1], { b: 2 }));
       await eventually(() => calls.length === 2, 5_000, 'two calls');
-      assert.deepEqual(calls, [[1, 2], [1, { b: 2 }]]);
+      assert.deepEqual(calls, [
+        [1, 2],
+        [1, { b: 2 }],
+      ]);
       await eventually(async () => (await queue.processingCount()) === 0, 5_000, 'release');
     });
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
@@ -129,13 +149,19 @@ describe('Worker', () => {
     });
     await withWorker({ queues: [queue], handlers, concurrency: 4 }, async (worker) => {
       assert.equal(new Set(worker.slotIds).size, 4);
-      for (const id of worker.slotIds) assert.equal(await db.redis.exists(id), 1, 'liveness key per slot');
+      for (const id of worker.slotIds)
+        assert.equal(await db.redis.exists(id), 1, 'liveness key per slot');
       assert.ok(worker.slotIds.length <= 8, 'at most two ids per slot');
       await queue.enqueueMany(Array.from({ length: 12 }, () => new NodeTask('Slow:run')));
-      await eventually(async () => (await queue.processingCount()) === 4, 5_000, 'four held at once');
+      await eventually(
+        async () => (await queue.processingCount()) === 4,
+        5_000,
+        'four held at once',
+      );
       const held = await db.redis.hkeys(`${queue.name}_processing`);
       assert.equal(new Set(held).size, 4);
-      for (const id of held) assert.ok(worker.slotIds.includes(id), 'held under a slot id of this worker');
+      for (const id of held)
+        assert.ok(worker.slotIds.includes(id), 'held under a slot id of this worker');
       await eventually(() => done === 12, 10_000, 'all done');
     });
     assert.equal(peak, 4);
@@ -152,9 +178,15 @@ describe('Worker', () => {
       seen.add(n);
     });
     await withWorker({ queues: [queue], handlers, concurrency: 50 }, async () => {
-      await queue.enqueueMany(Array.from({ length: 5_000 }, (_, i) => new NodeTask('Count:n', [i])));
+      await queue.enqueueMany(
+        Array.from({ length: 5_000 }, (_, i) => new NodeTask('Count:n', [i])),
+      );
       await eventually(() => seen.size === 5_000, 20_000, '5000 tasks');
-      await eventually(async () => (await leftoverKeys(db.redis, queue.name)).length === 0, 5_000, 'clean');
+      await eventually(
+        async () => (await leftoverKeys(db.redis, queue.name)).length === 0,
+        5_000,
+        'clean',
+      );
     });
     assert.equal(calls, 5_000, 'each task ran exactly once');
   });
@@ -195,7 +227,11 @@ describe('Worker', () => {
     assert.equal(letter!.reason, 'failed');
     assert.equal(letter!.error, 'attempt 3 failed');
     assert.equal(letter!.funcPath, 'Flaky:run');
-    assert.deepEqual(letter!.task, encodeTask(new NodeTask('Flaky:run', ['x'])), 'the last attempt, bytes as queued');
+    assert.deepEqual(
+      letter!.task,
+      encodeTask(new NodeTask('Flaky:run', ['x'])),
+      'the last attempt, bytes as queued',
+    );
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
@@ -231,15 +267,26 @@ describe('Worker', () => {
       await queue.enqueue(encodeMsgpack({ not: 'a task' }));
       await queue.enqueue(new NodeTask('Known:run'));
       await eventually(() => ran === 1);
-      await eventually(async () => (await queue.deadLetters.count()) === 4, 5_000, 'four dead letters');
+      await eventually(
+        async () => (await queue.deadLetters.count()) === 4,
+        5_000,
+        'four dead letters',
+      );
     });
     const letters = await queue.deadLetters.list();
-    assert.deepEqual(letters.map((l) => l.reason), ['unknown-handler', 'unknown-handler', 'undecodable', 'undecodable']);
+    assert.deepEqual(
+      letters.map((l) => l.reason),
+      ['unknown-handler', 'unknown-handler', 'undecodable', 'undecodable'],
+    );
     assert.match(letters[0]!.error, /No handler named "Nobody:home"/);
     assert.match(letters[1]!.error, /is a Go task/);
     assert.deepEqual(letters[2]!.task, Buffer.from('\xc1garbage', 'latin1'), 'original bytes kept');
     assert.equal(letters[2]!.funcPath, null);
-    assert.ok(lines.some((l) => l.startsWith('error') && l.includes('Nobody:home') && l.includes('dead letters')));
+    assert.ok(
+      lines.some(
+        (l) => l.startsWith('error') && l.includes('Nobody:home') && l.includes('dead letters'),
+      ),
+    );
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
@@ -247,21 +294,33 @@ describe('Worker', () => {
     const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
     handlers.register('Odd:throw', (kind: string) => {
-      throw kind === 'bare' ? Object.create(null) : kind === 'undefined' ? undefined : 'just a string';
+      throw kind === 'bare'
+        ? Object.create(null)
+        : kind === 'undefined'
+          ? undefined
+          : 'just a string';
     });
     let ran = 0;
     handlers.register('Known:run', () => {
       ran++;
     });
     await withWorker({ queues: [queue], handlers, logger: quietLogger }, async () => {
-      for (const kind of ['bare', 'undefined', 'string']) await queue.enqueue(new NodeTask('Odd:throw', [kind]));
-      await eventually(async () => (await queue.deadLetters.count()) === 3, 5_000, 'three dead letters');
+      for (const kind of ['bare', 'undefined', 'string'])
+        await queue.enqueue(new NodeTask('Odd:throw', [kind]));
+      await eventually(
+        async () => (await queue.deadLetters.count()) === 3,
+        5_000,
+        'three dead letters',
+      );
       // A slot that never came back would starve the pool (2 slot ids at concurrency 1).
       await queue.enqueue(new NodeTask('Known:run'));
       await eventually(() => ran === 1);
     });
     const letters = await queue.deadLetters.list();
-    assert.deepEqual(letters.map((l) => l.error), ['[object Object]', 'undefined', 'just a string']);
+    assert.deepEqual(
+      letters.map((l) => l.error),
+      ['[object Object]', 'undefined', 'just a string'],
+    );
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
@@ -282,7 +341,11 @@ describe('Worker', () => {
       await queue.enqueue(encodeMsgpack(['F:fail', ['a'], {}, -2]));
       await queue.enqueue(encodeMsgpack(['F:fail', ['b'], {}, -7]));
       await queue.enqueue(new NodeTask('Known:run'));
-      await eventually(() => ran === 1 && attempts.get('a') === 4 && attempts.get('b') === 4, 5_000, 'every task');
+      await eventually(
+        () => ran === 1 && attempts.get('a') === 4 && attempts.get('b') === 4,
+        5_000,
+        'every task',
+      );
       await sleep(50);
     });
     assert.equal(await queue.deadLetters.count(), 0);
@@ -311,11 +374,21 @@ describe('Worker', () => {
       await queue.enqueue(deep);
       await queue.enqueue(new NodeTask('Known:run'));
       await eventually(() => ran === 1, 5_000, 'the task after them');
-      await eventually(async () => (await queue.deadLetters.count()) === 2, 5_000, 'two dead letters');
+      await eventually(
+        async () => (await queue.deadLetters.count()) === 2,
+        5_000,
+        'two dead letters',
+      );
     });
     const letters = await queue.deadLetters.list();
-    assert.deepEqual(letters.map((l) => l.reason), ['failed', 'failed']);
-    assert.match(letters[0]!.error, /^always \(not retried: its next attempt cannot be encoded: .*Too deep/);
+    assert.deepEqual(
+      letters.map((l) => l.reason),
+      ['failed', 'failed'],
+    );
+    assert.match(
+      letters[0]!.error,
+      /^always \(not retried: its next attempt cannot be encoded: .*Too deep/,
+    );
     assert.deepEqual(letters[0]!.task, deep, 'the bytes as they were');
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
@@ -334,18 +407,22 @@ describe('Worker', () => {
         throw new Error('the log is full');
       },
     };
-    await withWorker({ queues: [queue], handlers, concurrency: 1, logger: throwing }, async (worker) => {
-      const before = worker.slotIds;
-      await queue.enqueue(new NodeTask('Nobody:home'));
-      await queue.enqueue(new NodeTask('Nobody:home'));
-      await queue.enqueue(new NodeTask('Known:run'));
-      await eventually(() => ran === 1, 5_000, 'the task after them');
-      // Both unknown-handler tasks stay recorded under ids the worker no longer refreshes.
-      const held = await db.redis.hkeys(`${queue.name}_processing`);
-      assert.equal(held.length, 2);
-      for (const id of held) assert.ok(!worker.slotIds.includes(id), 'a retired id is not refreshed');
-      assert.ok(held.every((id) => before.includes(id) || !worker.slotIds.includes(id)));
-    });
+    await withWorker(
+      { queues: [queue], handlers, concurrency: 1, logger: throwing },
+      async (worker) => {
+        const before = worker.slotIds;
+        await queue.enqueue(new NodeTask('Nobody:home'));
+        await queue.enqueue(new NodeTask('Nobody:home'));
+        await queue.enqueue(new NodeTask('Known:run'));
+        await eventually(() => ran === 1, 5_000, 'the task after them');
+        // Both unknown-handler tasks stay recorded under ids the worker no longer refreshes.
+        const held = await db.redis.hkeys(`${queue.name}_processing`);
+        assert.equal(held.length, 2);
+        for (const id of held)
+          assert.ok(!worker.slotIds.includes(id), 'a retired id is not refreshed');
+        assert.ok(held.every((id) => before.includes(id) || !worker.slotIds.includes(id)));
+      },
+    );
   });
 
   it('with dead letters off, logs and drops, leaving nothing', async () => {
@@ -356,12 +433,15 @@ describe('Worker', () => {
       throw new Error('boom');
     });
     const events: string[] = [];
-    await withWorker({ queues: [queue], handlers, logger: recordingLogger(lines) }, async (worker) => {
-      worker.on('failed', (event) => events.push(event.outcome));
-      await queue.enqueue(new NodeTask('Bad:run'));
-      await queue.enqueue(new NodeTask('Missing:run'));
-      await eventually(() => events.length === 2);
-    });
+    await withWorker(
+      { queues: [queue], handlers, logger: recordingLogger(lines) },
+      async (worker) => {
+        worker.on('failed', (event) => events.push(event.outcome));
+        await queue.enqueue(new NodeTask('Bad:run'));
+        await queue.enqueue(new NodeTask('Missing:run'));
+        await eventually(() => events.length === 2);
+      },
+    );
     assert.deepEqual(events, ['dropped', 'dropped']);
     assert.equal(await db.redis.exists(`${queue.name}_dead`), 0);
     assert.ok(lines.some((l) => l.includes('dropped') && l.includes('boom')));
@@ -378,7 +458,11 @@ describe('Worker', () => {
     });
     const worker = new Worker({ queues: [queue], handlers, concurrency: 2, logger: quietLogger });
     await worker.start();
-    await queue.enqueueMany([new NodeTask('Slow:run'), new NodeTask('Slow:run'), new NodeTask('Slow:run')]);
+    await queue.enqueueMany([
+      new NodeTask('Slow:run'),
+      new NodeTask('Slow:run'),
+      new NodeTask('Slow:run'),
+    ]);
     await eventually(() => worker.runningCount === 2);
     const ids = worker.slotIds;
     const started = Date.now();
@@ -394,7 +478,12 @@ describe('Worker', () => {
     const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
     handlers.register('Stuck:run', () => sleep(3_000));
-    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quietLogger });
+    const worker = new Worker({
+      queues: [queue],
+      handlers,
+      shutdownTimeout: 200,
+      logger: quietLogger,
+    });
     await worker.start();
     await queue.enqueue(new NodeTask('Stuck:run'));
     await eventually(() => worker.runningCount === 1);
@@ -413,14 +502,22 @@ describe('Worker', () => {
     handlers.register('Long:run', async () => {
       const { signal, retriesLeft } = currentTask()!;
       // Cooperative: waits until the worker gives up on it, then stops with the reason.
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      await new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason)),
+      );
       seen.push({ retriesLeft, reason: signal.reason });
     });
     handlers.register('Done:run', async () => {
       await sleep(400);
     });
     const events: TaskFailedEvent[] = [];
-    const worker = new Worker({ queues: [queue], handlers, concurrency: 2, shutdownTimeout: 200, logger: quietLogger });
+    const worker = new Worker({
+      queues: [queue],
+      handlers,
+      concurrency: 2,
+      shutdownTimeout: 200,
+      logger: quietLogger,
+    });
     worker.on('failed', (event) => events.push(event));
     await worker.start();
     await queue.enqueue(new NodeTask('Long:run', [], {}, 0));
@@ -452,7 +549,12 @@ describe('Worker', () => {
       ran.push(name);
       if (name === 'a') await sleep(300);
     });
-    const worker = new Worker({ queues: [queue], handlers, shutdownTimeout: 200, logger: quietLogger });
+    const worker = new Worker({
+      queues: [queue],
+      handlers,
+      shutdownTimeout: 200,
+      logger: quietLogger,
+    });
     await worker.start();
     await queue.enqueue(new NodeTask('Late:run', ['a']));
     await eventually(() => worker.runningCount === 1);
@@ -466,26 +568,46 @@ describe('Worker', () => {
     assert.deepEqual(ran, ['a'], 'b was not started after the deadline');
     const held = (await queue.processingCount()) + (await queue.len());
     assert.equal(held, 1, 'b is still in Redis, not cleared by going offline');
-    await eventually(async () => (await requeueLost(queue)).requeued === 1 || (await queue.len()) === 1, 5_000);
+    await eventually(
+      async () => (await requeueLost(queue)).requeued === 1 || (await queue.len()) === 1,
+      5_000,
+    );
     assert.equal(await queue.len(), 1, 'a sweeper puts b back');
   });
 
   it('validates its options', () => {
     const queue = new Queue(db.redis, uniqueName());
     const handlers = new HandlerRegistry();
-    assert.throws(() => new Worker({ queues: [queue], handlers, concurrency: 0 }), /concurrency must be a positive integer/);
+    assert.throws(
+      () => new Worker({ queues: [queue], handlers, concurrency: 0 }),
+      /concurrency must be a positive integer/,
+    );
     assert.throws(() => new Worker({ queues: [], handlers }), /at least one queue/);
     assert.throws(
-      () => new Worker({ queues: [queue], handlers, keepAliveInterval: 5_000, keepAliveTimeout: 1_000 }),
+      () =>
+        new Worker({
+          queues: [queue],
+          handlers,
+          keepAliveInterval: 5_000,
+          keepAliveTimeout: 1_000,
+        }),
       /keepAliveInterval \(5000 ms\) must be shorter than keepAliveTimeout/,
     );
-    assert.throws(() => new Worker({ queues: [queue], handlers, dequeueTimeout: -1 }), /dequeueTimeout must be a positive/);
+    assert.throws(
+      () => new Worker({ queues: [queue], handlers, dequeueTimeout: -1 }),
+      /dequeueTimeout must be a positive/,
+    );
   });
 
   it('refreshes liveness keys while it runs', async () => {
     const queue = new Queue(db.redis, uniqueName());
     await withWorker(
-      { queues: [queue], handlers: new HandlerRegistry(), keepAliveInterval: 100, keepAliveTimeout: 300 },
+      {
+        queues: [queue],
+        handlers: new HandlerRegistry(),
+        keepAliveInterval: 100,
+        keepAliveTimeout: 300,
+      },
       async (worker) => {
         await sleep(700);
         for (const id of worker.slotIds) assert.equal(await db.redis.exists(id), 1);
@@ -513,16 +635,24 @@ describe('a broken queue', () => {
     });
     // A steady trickle keeps the good queue partly filling the free slots, so the broken
     // queue's dequeue fails right after some slots were given tasks.
-    await withWorker({ queues: [good, broken], handlers, concurrency: 2, logger: recordingLogger(lines) }, async () => {
-      for (let i = 0; i < 30; i++) {
-        await good.enqueue(new NodeTask('Good:run', [i]));
-        await sleep(7);
-      }
-      await eventually(() => runs.size === 30, 20_000, 'the good queue drained');
-    });
+    await withWorker(
+      { queues: [good, broken], handlers, concurrency: 2, logger: recordingLogger(lines) },
+      async () => {
+        for (let i = 0; i < 30; i++) {
+          await good.enqueue(new NodeTask('Good:run', [i]));
+          await sleep(7);
+        }
+        await eventually(() => runs.size === 30, 20_000, 'the good queue drained');
+      },
+    );
     assert.ok(peak <= 2, `ran ${peak} tasks at once with concurrency 2`);
-    assert.ok([...runs.values()].every((count) => count === 1), 'each task ran once');
-    assert.ok(lines.some((l) => l.startsWith('error Fetching tasks failed') && l.includes('WRONGTYPE')));
+    assert.ok(
+      [...runs.values()].every((count) => count === 1),
+      'each task ran once',
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('error Fetching tasks failed') && l.includes('WRONGTYPE')),
+    );
     assert.deepEqual(await leftoverKeys(db.redis, good.name), []);
     await db.redis.del(`${broken.name}_noti`);
   });

@@ -14,8 +14,15 @@ export interface Spawned {
   exited: Promise<number | string>;
 }
 
-export function spawnProcess(command: string, args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Spawned {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: (() => void)[] = [];
@@ -39,7 +46,12 @@ export function spawnProcess(command: string, args: string[], env: Record<string
     waitForLine(pattern, timeout = 20_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`No line matching ${pattern} within ${timeout} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
+          () =>
+            reject(
+              new Error(
+                `No line matching ${pattern} within ${timeout} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+              ),
+            ),
           timeout,
         );
         const check = () => {
@@ -49,7 +61,11 @@ export function spawnProcess(command: string, args: string[], env: Record<string
             resolve(line);
           } else if (child.exitCode !== null || child.signalCode !== null) {
             clearTimeout(timer);
-            reject(new Error(`Process exited before printing ${pattern}.\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+            reject(
+              new Error(
+                `Process exited before printing ${pattern}.\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+              ),
+            );
           } else {
             waiters.push(check);
           }

@@ -53,7 +53,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
 
   if (process.env.REDIS_URL && !options.private) {
     const url = process.env.REDIS_URL;
-    return { url, port: Number(new URL(url).port || 6379), client: client(url), stop: async () => closeClients() };
+    return {
+      url,
+      port: Number(new URL(url).port || 6379),
+      client: client(url),
+      stop: async () => closeClients(),
+    };
   }
 
   const port = await freePort();
@@ -87,7 +92,8 @@ export function useRedisServer(options: StartRedisOptions = {}): FileRedis {
   });
   after(() => started?.server.stop());
   const get = (): FileRedis => {
-    if (started === undefined) throw new Error('The test Redis is used before its before() hook ran');
+    if (started === undefined)
+      throw new Error('The test Redis is used before its before() hook ran');
     return started;
   };
   return {
@@ -107,11 +113,24 @@ export function spawnRedis(port: number): ChildProcess {
   const bin = process.env.REDIS_SERVER ?? 'redis-server';
   const server = spawn(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   server.on('error', (error) => {
-    console.error(`Cannot start ${bin}: ${error.message}. Install Redis (apt-get install redis-server) or set REDIS_URL.`);
+    console.error(
+      `Cannot start ${bin}: ${error.message}. Install Redis (apt-get install redis-server) or set REDIS_URL.`,
+    );
   });
   return server;
 }
@@ -119,8 +138,13 @@ export function spawnRedis(port: number): ChildProcess {
 async function waitForPing(url: string, server: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`redis-server exited with code ${server.exitCode}`);
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    if (server.exitCode !== null)
+      throw new Error(`redis-server exited with code ${server.exitCode}`);
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
@@ -135,7 +159,10 @@ async function waitForPing(url: string, server: ChildProcess): Promise<void> {
   throw new Error(`redis-server at ${url} did not answer within 10 s`);
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopProcess(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
@@ -165,7 +192,9 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `Timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await sleep(20);
   }

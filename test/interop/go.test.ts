@@ -14,11 +14,21 @@ import type { Redis } from 'ioredis';
 import { encodeTask, GoTask, Queue } from '../../lib/core/index.js';
 import { fromTagged } from '../fixtures/tagged-json.js';
 import { type Spawned, spawnProcess, startWorkerApp } from '../helpers/processes.js';
-import { eventually, leftoverKeys, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import {
+  eventually,
+  leftoverKeys,
+  startRedis,
+  type TestRedis,
+  uniqueName,
+} from '../helpers/redis-server.js';
 
-const GO_HARNESS = fileURLToPath(new URL('../../../test/interop/go/bin/goharness', import.meta.url));
+const GO_HARNESS = fileURLToPath(
+  new URL('../../../test/interop/go/bin/goharness', import.meta.url),
+);
 const VALUES = fileURLToPath(new URL('../../../test/interop/values.json', import.meta.url));
-const valueCases: { name: string; args: unknown[]; kwargs: Record<string, unknown> }[] = JSON.parse(readFileSync(VALUES, 'utf8'));
+const valueCases: { name: string; args: unknown[]; kwargs: Record<string, unknown> }[] = JSON.parse(
+  readFileSync(VALUES, 'utf8'),
+);
 
 let server: TestRedis;
 let redis: Redis;
@@ -26,7 +36,9 @@ const running: Spawned[] = [];
 
 before(async () => {
   if (!existsSync(GO_HARNESS)) {
-    throw new Error(`The Go peer is not installed (${GO_HARNESS} is missing): run test/interop/setup.sh go`);
+    throw new Error(
+      `The Go peer is not installed (${GO_HARNESS} is missing): run test/interop/setup.sh go`,
+    );
   }
   server = await startRedis();
   redis = server.client();
@@ -60,7 +72,11 @@ describe('nestjs-delayed -> go-delayed', () => {
     const resultsKey = uniqueName('results');
     const tasks: [GoTask, string, unknown[]][] = [
       [new GoTask('main.One', [42]), 'One', [42]],
-      [new GoTask('main.Several', [-5, 's', 1.5, Buffer.from([0, 1]), true]), 'Several', [-5, 's', 1.5, new Uint8Array([0, 1]), true]],
+      [
+        new GoTask('main.Several', [-5, 's', 1.5, Buffer.from([0, 1]), true]),
+        'Several',
+        [-5, 's', 1.5, new Uint8Array([0, 1]), true],
+      ],
       // A struct travels as the array of its fields; the Go handler records the struct it got.
       [new GoTask('main.WithStruct', [[7, 'seven']]), 'WithStruct', [{ X: 7, Y: 'seven' }]],
       [new GoTask('main.WithPointer', [3, [1, 'one']]), 'WithPointer', [3, { X: 1, Y: 'one' }]],
@@ -69,10 +85,24 @@ describe('nestjs-delayed -> go-delayed', () => {
       [new GoTask('main.Uint', [2n ** 64n - 1n]), 'Uint', [2n ** 64n - 1n]],
     ];
     await queue.enqueueMany(tasks.map(([task]) => task));
-    const worker = go(['worker', '-redis', redisAddress(), '-queue', queue.name, '-results-key', resultsKey, '-dequeue-timeout', '200ms']);
+    const worker = go([
+      'worker',
+      '-redis',
+      redisAddress(),
+      '-queue',
+      queue.name,
+      '-results-key',
+      resultsKey,
+      '-dequeue-timeout',
+      '200ms',
+    ]);
     try {
       await worker.waitForLine(/"event":\s*"ready"/);
-      await eventually(async () => (await redis.llen(resultsKey)) === tasks.length, 15_000, 'every Go call recorded');
+      await eventually(
+        async () => (await redis.llen(resultsKey)) === tasks.length,
+        15_000,
+        'every Go call recorded',
+      );
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;
@@ -88,16 +118,29 @@ describe('nestjs-delayed -> go-delayed', () => {
     const cases = [
       { go: true, func: 'main.NoArgs' },
       { go: true, func: 'main.One', args: [42] },
-      { go: true, func: 'main.Several', args: [-5, 's', { $float: 1.5 }, { $bytes: '0001' }, true] },
+      {
+        go: true,
+        func: 'main.Several',
+        args: [-5, 's', { $float: 1.5 }, { $bytes: '0001' }, true],
+      },
       { go: true, func: 'main.WithStruct', args: [[7, 'seven']] },
       { go: true, func: 'main.Variadic', args: ['p', [1, 2, 3]] },
     ];
     const file = join(mkdtempSync(join(tmpdir(), 'interop-go-')), 'cases.json');
     writeFileSync(file, JSON.stringify(cases));
-    const lines = await goOnce(['enqueue-cases', '-redis', redisAddress(), '-queue', 'unused', '-cases', file, '-dry-run']);
+    const lines = await goOnce([
+      'enqueue-cases',
+      '-redis',
+      redisAddress(),
+      '-queue',
+      'unused',
+      '-cases',
+      file,
+      '-dry-run',
+    ]);
     const peerHex = lines.map((line) => JSON.parse(line).hex as string);
     cases.forEach((c, i) => {
-      const ours = encodeTask(new GoTask(c.func, (fromTagged(c.args ?? []) as unknown[])));
+      const ours = encodeTask(new GoTask(c.func, fromTagged(c.args ?? []) as unknown[]));
       assert.equal(ours.toString('hex'), peerHex[i], `bytes of ${c.func}`);
     });
   });
@@ -107,17 +150,36 @@ describe('go-delayed -> nestjs-delayed', () => {
   it('runs PyTask-shaped tasks Go enqueues with NewPyTask on our Nest worker', async () => {
     const queue = uniqueName('go2node');
     const resultsKey = uniqueName('results');
-    const sent = valueCases.filter((value) => value.args.length > 0 || Object.keys(value.kwargs).length > 0);
+    const sent = valueCases.filter(
+      (value) => value.args.length > 0 || Object.keys(value.kwargs).length > 0,
+    );
     for (const value of sent) {
       await goOnce([
-        'enqueue-py', '-redis', redisAddress(), '-queue', queue, '-func', 'InteropHandlers:record',
-        '-args-json', JSON.stringify(value.args), '-kwargs-json', JSON.stringify(value.kwargs),
+        'enqueue-py',
+        '-redis',
+        redisAddress(),
+        '-queue',
+        queue,
+        '-func',
+        'InteropHandlers:record',
+        '-args-json',
+        JSON.stringify(value.args),
+        '-kwargs-json',
+        JSON.stringify(value.kwargs),
       ]);
     }
-    const worker = await startWorkerApp({ REDIS_URL: server.url, QUEUE: queue, RESULTS_KEY: resultsKey });
+    const worker = await startWorkerApp({
+      REDIS_URL: server.url,
+      QUEUE: queue,
+      RESULTS_KEY: resultsKey,
+    });
     running.push(worker);
     try {
-      await eventually(async () => (await redis.llen(resultsKey)) === sent.length, 15_000, 'every case recorded');
+      await eventually(
+        async () => (await redis.llen(resultsKey)) === sent.length,
+        15_000,
+        'every case recorded',
+      );
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;
@@ -125,7 +187,8 @@ describe('go-delayed -> nestjs-delayed', () => {
     const got = await records(resultsKey);
     sent.forEach((value, i) => {
       const args = fromTagged(value.args) as unknown[];
-      const expected = Object.keys(value.kwargs).length > 0 ? [...args, fromTagged(value.kwargs)] : args;
+      const expected =
+        Object.keys(value.kwargs).length > 0 ? [...args, fromTagged(value.kwargs)] : args;
       assert.deepEqual(fromTagged(got[i]!.args), expected, `case ${value.name}`);
     });
     assert.deepEqual(await leftoverKeys(redis, queue), []);

@@ -13,7 +13,14 @@ import type { Redis } from 'ioredis';
 import { encodeTask, GoTask, NodeTask, PyTask, Queue, Sweeper } from '../../lib/core/index.js';
 import { fromTagged, toTagged } from '../fixtures/tagged-json.js';
 import { type Spawned, spawnProcess, startWorkerApp } from '../helpers/processes.js';
-import { eventually, leftoverKeys, quietLogger, startRedis, type TestRedis, uniqueName } from '../helpers/redis-server.js';
+import {
+  eventually,
+  leftoverKeys,
+  quietLogger,
+  startRedis,
+  type TestRedis,
+  uniqueName,
+} from '../helpers/redis-server.js';
 
 const PEER_DIR = fileURLToPath(new URL('../../../test/interop/python/', import.meta.url));
 const PYTHON = join(PEER_DIR, '.venv', 'bin', 'python');
@@ -33,7 +40,9 @@ const running: Spawned[] = [];
 
 before(async () => {
   if (!existsSync(PYTHON)) {
-    throw new Error(`The Python peer is not installed (${PYTHON} is missing): run test/interop/setup.sh python`);
+    throw new Error(
+      `The Python peer is not installed (${PYTHON} is missing): run test/interop/setup.sh python`,
+    );
   }
   server = await startRedis();
   redis = server.client();
@@ -76,14 +85,36 @@ describe('Python delayed -> nestjs-delayed', () => {
   it('runs PyTasks enqueued by Python on our Nest worker, every value of the matrix intact', async () => {
     const queue = uniqueName('py2node');
     const resultsKey = uniqueName('results');
-    const cases = valueCases.map((value) => ({ name: value.name, func: 'InteropHandlers:record', args: value.args, kwargs: value.kwargs, retry: 0 }));
-    await pythonOnce(['enqueue-cases', '--redis', server.url, '--queue', queue, '--cases', casesFile(cases)]);
+    const cases = valueCases.map((value) => ({
+      name: value.name,
+      func: 'InteropHandlers:record',
+      args: value.args,
+      kwargs: value.kwargs,
+      retry: 0,
+    }));
+    await pythonOnce([
+      'enqueue-cases',
+      '--redis',
+      server.url,
+      '--queue',
+      queue,
+      '--cases',
+      casesFile(cases),
+    ]);
     assert.equal(await redis.llen(queue), valueCases.length);
 
-    const worker = await startWorkerApp({ REDIS_URL: server.url, QUEUE: queue, RESULTS_KEY: resultsKey });
+    const worker = await startWorkerApp({
+      REDIS_URL: server.url,
+      QUEUE: queue,
+      RESULTS_KEY: resultsKey,
+    });
     running.push(worker);
     try {
-      await eventually(async () => (await redis.llen(resultsKey)) === valueCases.length, 15_000, 'every case recorded');
+      await eventually(
+        async () => (await redis.llen(resultsKey)) === valueCases.length,
+        15_000,
+        'every case recorded',
+      );
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;
@@ -100,10 +131,23 @@ describe('Python delayed -> nestjs-delayed', () => {
     const queue = uniqueName('py-retry');
     const resultsKey = uniqueName('results');
     await pythonOnce([
-      'enqueue', '--redis', server.url, '--queue', queue,
-      '--func', 'InteropHandlers:fail', '--args-json', '["r1"]', '--retry', '2',
+      'enqueue',
+      '--redis',
+      server.url,
+      '--queue',
+      queue,
+      '--func',
+      'InteropHandlers:fail',
+      '--args-json',
+      '["r1"]',
+      '--retry',
+      '2',
     ]);
-    const worker = await startWorkerApp({ REDIS_URL: server.url, QUEUE: queue, RESULTS_KEY: resultsKey });
+    const worker = await startWorkerApp({
+      REDIS_URL: server.url,
+      QUEUE: queue,
+      RESULTS_KEY: resultsKey,
+    });
     running.push(worker);
     const dead = new Queue(redis, queue);
     try {
@@ -129,13 +173,32 @@ describe('nestjs-delayed -> Python delayed', () => {
     const resultsKey = uniqueName('results');
     await queue.enqueueMany(
       valueCases.map(
-        (value) => new PyTask('interop_tasks:record', fromTagged(value.args) as unknown[], fromTagged(value.kwargs) as Record<string, unknown>),
+        (value) =>
+          new PyTask(
+            'interop_tasks:record',
+            fromTagged(value.args) as unknown[],
+            fromTagged(value.kwargs) as Record<string, unknown>,
+          ),
       ),
     );
-    const worker = python(['worker', '--redis', server.url, '--queue', queue.name, '--results-key', resultsKey, '--dequeue-timeout', '0.2']);
+    const worker = python([
+      'worker',
+      '--redis',
+      server.url,
+      '--queue',
+      queue.name,
+      '--results-key',
+      resultsKey,
+      '--dequeue-timeout',
+      '0.2',
+    ]);
     try {
       await worker.waitForLine(/"event":\s*"ready"/);
-      await eventually(async () => (await redis.llen(resultsKey)) === valueCases.length, 15_000, 'every case recorded');
+      await eventually(
+        async () => (await redis.llen(resultsKey)) === valueCases.length,
+        15_000,
+        'every case recorded',
+      );
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;
@@ -145,7 +208,11 @@ describe('nestjs-delayed -> Python delayed', () => {
       // Compared as JavaScript sees them: a JS number with an integral value (1.0) is an
       // integer on the wire, which Python receives as int (see docs/protocol.md).
       assert.deepEqual(fromTagged(got[i]!.args), fromTagged(value.args), `args of ${value.name}`);
-      assert.deepEqual(fromTagged(got[i]!.kwargs), fromTagged(value.kwargs), `kwargs of ${value.name}`);
+      assert.deepEqual(
+        fromTagged(got[i]!.kwargs),
+        fromTagged(value.kwargs),
+        `kwargs of ${value.name}`,
+      );
     });
     // Non-integral floats and big integers keep their exact types.
     const floats = got[valueCases.findIndex((v) => v.name === 'float-pi')]!;
@@ -161,7 +228,12 @@ describe('killed workers across languages', () => {
   it('our worker SIGKILLed mid-task: the Python sweeper requeues it, it completes once more', async () => {
     const queue = new Queue(redis, uniqueName('kill-node'));
     const resultsKey = uniqueName('results');
-    const env = { REDIS_URL: server.url, QUEUE: queue.name, RESULTS_KEY: resultsKey, KEEP_ALIVE_TIMEOUT: '2000' };
+    const env = {
+      REDIS_URL: server.url,
+      QUEUE: queue.name,
+      RESULTS_KEY: resultsKey,
+      KEEP_ALIVE_TIMEOUT: '2000',
+    };
     const first = await startWorkerApp(env);
     running.push(first);
     await queue.enqueue(new NodeTask('InteropHandlers:slow', [1_500, 'n1']));
@@ -169,18 +241,33 @@ describe('killed workers across languages', () => {
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const sweeper = python(['sweeper', '--redis', server.url, '--queue', queue.name, '--interval-ms', '300']);
+    const sweeper = python([
+      'sweeper',
+      '--redis',
+      server.url,
+      '--queue',
+      queue.name,
+      '--interval-ms',
+      '300',
+    ]);
     await sweeper.waitForLine(/"event":\s*"requeued"/, 15_000);
     sweeper.child.kill('SIGTERM');
     const second = await startWorkerApp(env);
     running.push(second);
     try {
-      await eventually(async () => (await records(resultsKey)).some((r) => r.phase === 'done'), 10_000, 'n1 done');
+      await eventually(
+        async () => (await records(resultsKey)).some((r) => r.phase === 'done'),
+        10_000,
+        'n1 done',
+      );
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
     }
-    assert.deepEqual((await records(resultsKey)).map((r) => r.phase), ['start', 'start', 'done']);
+    assert.deepEqual(
+      (await records(resultsKey)).map((r) => r.phase),
+      ['start', 'start', 'done'],
+    );
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
     await redis.del(resultsKey);
   });
@@ -190,11 +277,26 @@ describe('killed workers across languages', () => {
     const resultsKey = uniqueName('results');
     await queue.enqueue(new PyTask('interop_tasks:slow', [1_500, 'p1']));
     const workerArgs = [
-      'worker', '--redis', server.url, '--queue', queue.name, '--results-key', resultsKey,
-      '--keep-alive-timeout', '2', '--keep-alive-interval', '0.4', '--dequeue-timeout', '0.2',
+      'worker',
+      '--redis',
+      server.url,
+      '--queue',
+      queue.name,
+      '--results-key',
+      resultsKey,
+      '--keep-alive-timeout',
+      '2',
+      '--keep-alive-interval',
+      '0.4',
+      '--dequeue-timeout',
+      '0.2',
     ];
     const first = python(workerArgs);
-    await eventually(async () => (await records(resultsKey)).some((r) => r.tag === 'p1'), 15_000, 'p1 started');
+    await eventually(
+      async () => (await records(resultsKey)).some((r) => r.tag === 'p1'),
+      15_000,
+      'p1 started',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     assert.equal(await queue.processingCount(), 1);
@@ -205,12 +307,19 @@ describe('killed workers across languages', () => {
     await sweeper.stop();
     const second = python(workerArgs);
     try {
-      await eventually(async () => (await records(resultsKey)).some((r) => r.phase === 'done'), 15_000, 'p1 done');
+      await eventually(
+        async () => (await records(resultsKey)).some((r) => r.phase === 'done'),
+        15_000,
+        'p1 done',
+      );
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
     }
-    assert.deepEqual((await records(resultsKey)).map((r) => r.phase), ['start', 'start', 'done']);
+    assert.deepEqual(
+      (await records(resultsKey)).map((r) => r.phase),
+      ['start', 'start', 'done'],
+    );
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
     await redis.del(resultsKey);
   });
@@ -229,31 +338,64 @@ describe('byte-exact with Python', () => {
     ];
     // Every value case that JavaScript can hold as it is (a JS number cannot be the float 1.0).
     const representable = valueCases.filter(
-      (value) => JSON.stringify(toTagged(fromTagged(value.args))) === JSON.stringify(value.args) &&
+      (value) =>
+        JSON.stringify(toTagged(fromTagged(value.args))) === JSON.stringify(value.args) &&
         JSON.stringify(toTagged(fromTagged(value.kwargs))) === JSON.stringify(value.kwargs),
     );
     assert.ok(representable.length >= 25, `only ${representable.length} representable cases`);
     const pyCases = [
       ...shapes,
-      ...representable.map((value) => ({ func: `values:${value.name}`, args: value.args, kwargs: value.kwargs, retry: 0 })),
+      ...representable.map((value) => ({
+        func: `values:${value.name}`,
+        args: value.args,
+        kwargs: value.kwargs,
+        retry: 0,
+      })),
     ];
     const goCases = [
       { go: true, func: 'main.One', args: [42] },
-      { go: true, func: 'main.Several', args: [-5, 's', { $float: 1.5 }, { $bytes: '0001' }, true] },
+      {
+        go: true,
+        func: 'main.Several',
+        args: [-5, 's', { $float: 1.5 }, { $bytes: '0001' }, true],
+      },
       { go: true, func: 'main.WithStruct', args: [[7, 'seven']] },
       { go: true, func: 'main.Variadic', args: ['p', [1, 2, 3]] },
-      ...representable.filter((v) => v.args.length > 0).map((value) => ({ go: true, func: 'main.AnyList', args: [value.args] })),
+      ...representable
+        .filter((v) => v.args.length > 0)
+        .map((value) => ({ go: true, func: 'main.AnyList', args: [value.args] })),
     ];
-    const lines = await pythonOnce(['enqueue-cases', '--redis', server.url, '--queue', 'unused', '--cases', casesFile([...pyCases, ...goCases]), '--dry-run']);
+    const lines = await pythonOnce([
+      'enqueue-cases',
+      '--redis',
+      server.url,
+      '--queue',
+      'unused',
+      '--cases',
+      casesFile([...pyCases, ...goCases]),
+      '--dry-run',
+    ]);
     const peerHex = lines.map((line) => JSON.parse(line).hex as string);
     assert.equal(peerHex.length, pyCases.length + goCases.length);
 
     const ours = [
-      ...pyCases.map((c) => new PyTask(c.func, fromTagged(c.args) as unknown[], fromTagged(c.kwargs) as Record<string, unknown>, c.retry)),
+      ...pyCases.map(
+        (c) =>
+          new PyTask(
+            c.func,
+            fromTagged(c.args) as unknown[],
+            fromTagged(c.kwargs) as Record<string, unknown>,
+            c.retry,
+          ),
+      ),
       ...goCases.map((c) => new GoTask(c.func, fromTagged(c.args) as unknown[])),
     ];
     ours.forEach((task, i) => {
-      assert.equal(encodeTask(task).toString('hex'), peerHex[i], `bytes of ${task.funcPath} (case ${i})`);
+      assert.equal(
+        encodeTask(task).toString('hex'),
+        peerHex[i],
+        `bytes of ${task.funcPath} (case ${i})`,
+      );
     });
   });
 });

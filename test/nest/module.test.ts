@@ -20,7 +20,14 @@ import {
   Task,
 } from '../../lib/index.js';
 import { spawnProcess } from '../helpers/processes.js';
-import { eventually, freePort, leftoverKeys, startRedis, useRedisServer, uniqueName } from '../helpers/redis-server.js';
+import {
+  eventually,
+  freePort,
+  leftoverKeys,
+  startRedis,
+  useRedisServer,
+  uniqueName,
+} from '../helpers/redis-server.js';
 
 const db = useRedisServer();
 
@@ -108,7 +115,11 @@ describe('DelayedModule.forRoot', () => {
       await delayed.delay(Pipeline, 'first', 1);
       await eventually(() => calls.length === 5, 5_000, 'five calls');
       assert.deepEqual(
-        [...calls].sort((a, b) => a.name.localeCompare(b.name) || JSON.stringify(a.args).localeCompare(JSON.stringify(b.args))),
+        [...calls].sort(
+          (a, b) =>
+            a.name.localeCompare(b.name) ||
+            JSON.stringify(a.args).localeCompare(JSON.stringify(b.args)),
+        ),
         [
           { name: 'digest', args: [3] },
           { name: 'digest', args: [4, { kwarg: 'x' }] },
@@ -122,12 +133,19 @@ describe('DelayedModule.forRoot', () => {
     } finally {
       await application.close();
     }
-    await eventually(async () => (await leftoverKeys(db.redis, queue)).length === 0, 2_000, 'clean queue');
+    await eventually(
+      async () => (await leftoverKeys(db.redis, queue)).length === 0,
+      2_000,
+      'clean queue',
+    );
   });
 
   it('lets a @Task() handler read its task with currentTask()', async () => {
     const queue = uniqueName();
-    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: fastWorker() })], [Inspector]);
+    const application = await app(
+      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: fastWorker() })],
+      [Inspector],
+    );
     try {
       await application.get(DelayedQueue).delay(Inspector, 'inspect');
       await eventually(() => Inspector.seen.length === 1, 5_000, 'the handler ran');
@@ -139,7 +157,9 @@ describe('DelayedModule.forRoot', () => {
 
   it('writes the task name and retry from @Task() metadata', async () => {
     const queue = uniqueName();
-    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: false })]);
+    const application = await app([
+      DelayedModule.forRoot({ connection: db.server.url, queue, worker: false }),
+    ]);
     try {
       await application.get(DelayedQueue).delay(Mailer, 'digest', 7);
       const [bytes] = await db.redis.lrangeBuffer(queue, 0, -1);
@@ -171,7 +191,10 @@ describe('DelayedModule.forRoot', () => {
 
   it('does not consume when worker is false, even with handlers', async () => {
     const queue = uniqueName();
-    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: false })], [Mailer]);
+    const application = await app(
+      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: false })],
+      [Mailer],
+    );
     try {
       await application.get(DelayedQueue).delay(Mailer, 'send', 'a', 'b');
       await sleep(200);
@@ -197,11 +220,21 @@ describe('DelayedModule.forRoot', () => {
 
     @Injectable()
     class Signup {
-      constructor(@InjectQueue(emails) readonly emailQueue: DelayedQueue, @InjectQueue() readonly mainQueue: DelayedQueue) {}
+      constructor(
+        @InjectQueue(emails) readonly emailQueue: DelayedQueue,
+        @InjectQueue() readonly mainQueue: DelayedQueue,
+      ) {}
     }
 
     const application = await app(
-      [DelayedModule.forRoot({ connection: db.server.url, queue: main, worker: fastWorker(), queues: [emails] })],
+      [
+        DelayedModule.forRoot({
+          connection: db.server.url,
+          queue: main,
+          worker: fastWorker(),
+          queues: [emails],
+        }),
+      ],
       [EmailHandlers, Signup],
     );
     try {
@@ -228,7 +261,10 @@ describe('DelayedModule.forRoot', () => {
       @Task('same.name') go() {}
     }
     await assert.rejects(
-      app([DelayedModule.forRoot({ connection: db.server.url, queue: uniqueName(), worker: false })], [A, B]),
+      app(
+        [DelayedModule.forRoot({ connection: db.server.url, queue: uniqueName(), worker: false })],
+        [A, B],
+      ),
       /Task name "same\.name" is claimed by both A\.run and B\.go/,
     );
   });
@@ -238,14 +274,22 @@ describe('DelayedModule.forRoot', () => {
       app([
         DelayedModule.forRoot({
           connection: db.server.url,
-          worker: { concurrency: 0, keepAliveInterval: 5_000, keepAliveTimeout: 1_000, concurency: 3 } as never,
+          worker: {
+            concurrency: 0,
+            keepAliveInterval: 5_000,
+            keepAliveTimeout: 1_000,
+            concurency: 3,
+          } as never,
           deadLetter: { maxLength: -1 },
         }),
       ]),
       (error: Error) => {
         assert.match(error.message, /worker\.concurrency must be a positive integer, got 0/);
         assert.match(error.message, /unknown option worker\.concurency/);
-        assert.match(error.message, /keepAliveInterval \(5000 ms\) must be shorter than worker\.keepAliveTimeout/);
+        assert.match(
+          error.message,
+          /keepAliveInterval \(5000 ms\) must be shorter than worker\.keepAliveTimeout/,
+        );
         assert.match(error.message, /deadLetter\.maxLength must be a positive integer/);
         return true;
       },
@@ -260,14 +304,20 @@ describe('DelayedModule.forRoot', () => {
     @Module({ providers: [NeedsQueue] })
     class FeatureModule {}
 
-    const global = await app([DelayedModule.forRoot({ connection: db.server.url, worker: false }), FeatureModule]);
+    const global = await app([
+      DelayedModule.forRoot({ connection: db.server.url, worker: false }),
+      FeatureModule,
+    ]);
     assert.ok(global.get(NeedsQueue).queue instanceof DelayedQueue);
     await global.close();
 
     // The DI error comes at compile time, before any close: give it a client of our own.
     const client = new Redis(db.server.url);
     await assert.rejects(
-      app([DelayedModule.forRoot({ connection: client, worker: false, isGlobal: false }), FeatureModule]),
+      app([
+        DelayedModule.forRoot({ connection: client, worker: false, isGlobal: false }),
+        FeatureModule,
+      ]),
       /DelayedQueue/,
     );
     client.disconnect();
@@ -286,7 +336,10 @@ describe('DelayedModule.forRoot', () => {
 
   it('never closes a client you passed in', async () => {
     const client = new Redis(db.server.url);
-    const application = await app([DelayedModule.forRoot({ connection: client, queue: uniqueName(), worker: fastWorker() })], [Mailer]);
+    const application = await app(
+      [DelayedModule.forRoot({ connection: client, queue: uniqueName(), worker: fastWorker() })],
+      [Mailer],
+    );
     await application.close();
     assert.equal(await client.ping(), 'PONG');
     client.disconnect();
@@ -318,10 +371,16 @@ describe('DelayedModule.forRootAsync', () => {
       DelayedModule.forRootAsync({
         imports: [ConfigModule],
         inject: [Config],
-        useFactory: (config: Config) => ({ connection: config.url(), queue: asyncQueue, worker: fastWorker() }),
+        useFactory: (config: Config) => ({
+          connection: config.url(),
+          queue: asyncQueue,
+          worker: fastWorker(),
+        }),
       }),
-    useClass: () => DelayedModule.forRootAsync({ imports: [ConfigModule], useClass: OptionsFactory }),
-    useExisting: () => DelayedModule.forRootAsync({ imports: [OptionsModule], useExisting: OptionsFactory }),
+    useClass: () =>
+      DelayedModule.forRootAsync({ imports: [ConfigModule], useClass: OptionsFactory }),
+    useExisting: () =>
+      DelayedModule.forRootAsync({ imports: [OptionsModule], useExisting: OptionsFactory }),
   };
 
   for (const [form, make] of Object.entries(forms)) {
@@ -348,7 +407,12 @@ describe('DelayedModule.forRootAsync', () => {
       constructor(@InjectQueue(extra) readonly queue: DelayedQueue) {}
     }
     const application = await app(
-      [DelayedModule.forRootAsync({ useFactory: () => ({ connection: db.server.url, worker: false }), queues: [extra] })],
+      [
+        DelayedModule.forRootAsync({
+          useFactory: () => ({ connection: db.server.url, worker: false }),
+          queues: [extra],
+        }),
+      ],
       [UsesExtra],
     );
     try {
@@ -383,7 +447,13 @@ describe('shutdown', () => {
     }
 
     const application = await app(
-      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: { concurrency: 2, dequeueTimeout: 100, shutdownTimeout: 5_000 } })],
+      [
+        DelayedModule.forRoot({
+          connection: db.server.url,
+          queue,
+          worker: { concurrency: 2, dequeueTimeout: 100, shutdownTimeout: 5_000 },
+        }),
+      ],
       [Drainer],
     );
     const delayed = application.get(DelayedQueue);
@@ -398,15 +468,13 @@ describe('shutdown', () => {
 
   it('returns in bounded time when Redis is unreachable', async () => {
     const port = 1 + (await freePort());
-    const application = await app(
-      [
-        DelayedModule.forRoot({
-          connection: { host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1 },
-          worker: false,
-          sweeper: { interval: 50 },
-        }),
-      ],
-    );
+    const application = await app([
+      DelayedModule.forRoot({
+        connection: { host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1 },
+        worker: false,
+        sweeper: { interval: 50 },
+      }),
+    ]);
     await sleep(100);
     const started = Date.now();
     await application.close();
@@ -430,7 +498,10 @@ describe('shutdown', () => {
     const application = moduleRef.createNestApplication({ logger: false });
     const started = Date.now();
     await assert.rejects(application.init(), (error: Error) => {
-      assert.match(error.message, /^nestjs-delayed: the worker for "[^"]+" could not start, Redis at 127\.0\.0\.1:\d+: /);
+      assert.match(
+        error.message,
+        /^nestjs-delayed: the worker for "[^"]+" could not start, Redis at 127\.0\.0\.1:\d+: /,
+      );
       return true;
     });
     assert.ok(Date.now() - started < 5_000, `bootstrap took ${Date.now() - started} ms to fail`);
@@ -448,19 +519,33 @@ describe('shutdown', () => {
   it('lets a process whose bootstrap failed exit at once', async () => {
     const port = 1 + (await freePort());
     const fixture = fileURLToPath(new URL('../fixtures/failing-bootstrap.js', import.meta.url));
-    const child = spawnProcess(process.execPath, [fixture], { REDIS_URL: `redis://127.0.0.1:${port}` });
+    const child = spawnProcess(process.execPath, [fixture], {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
     const line = await child.waitForLine(/^failed after \d+ ms/, 10_000);
     const failedAt = Date.now();
-    assert.match(line, /the worker for "default" could not start, Redis at 127\.0\.0\.1:\d+: unreachable \(connect ECONNREFUSED/);
+    assert.match(
+      line,
+      /the worker for "default" could not start, Redis at 127\.0\.0\.1:\d+: unreachable \(connect ECONNREFUSED/,
+    );
     assert.equal(await child.exited, 0);
-    assert.ok(Date.now() - failedAt < 1_000, `the process lingered ${Date.now() - failedAt} ms after the failure`);
+    assert.ok(
+      Date.now() - failedAt < 1_000,
+      `the process lingered ${Date.now() - failedAt} ms after the failure`,
+    );
   });
 
   it('returns in bounded time when Redis goes away under a running worker', async () => {
     // A server of its own, even under REDIS_URL: this test stops it.
     const own = await startRedis({ private: true });
     const application = await app(
-      [DelayedModule.forRoot({ connection: own.url, queue: uniqueName(), worker: { dequeueTimeout: 100, shutdownTimeout: 1_000 } })],
+      [
+        DelayedModule.forRoot({
+          connection: own.url,
+          queue: uniqueName(),
+          worker: { dequeueTimeout: 100, shutdownTimeout: 1_000 },
+        }),
+      ],
       [Mailer],
     );
     await own.stop();
@@ -485,7 +570,10 @@ describe('API nodes and workers', () => {
     } finally {
       await api.close();
     }
-    const worker = await app([DelayedModule.forRoot({ connection: db.server.url, queue, worker: true })], [Mailer]);
+    const worker = await app(
+      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: true })],
+      [Mailer],
+    );
     try {
       await eventually(() => calls.length === 1, 5_000, 'the worker ran the task');
       assert.deepEqual(calls, [{ name: 'send', args: ['api@y.z', 'not here'] }]);
@@ -493,7 +581,9 @@ describe('API nodes and workers', () => {
     } finally {
       await worker.close();
     }
-    const swept = await app([DelayedModule.forRoot({ connection: db.server.url, queue, sweeper: true })]);
+    const swept = await app([
+      DelayedModule.forRoot({ connection: db.server.url, queue, sweeper: true }),
+    ]);
     try {
       assert.ok(swept.get(Sweeper).isRunning, 'sweeper: true sweeps without a worker');
     } finally {
@@ -509,7 +599,17 @@ describe('API nodes and workers', () => {
     }
     @Module({ providers: [Health] })
     class HealthModule {}
-    const application = await app([DelayedModule.forRoot({ connection: db.server.url, queue: uniqueName(), worker: fastWorker() }), HealthModule], [Mailer]);
+    const application = await app(
+      [
+        DelayedModule.forRoot({
+          connection: db.server.url,
+          queue: uniqueName(),
+          worker: fastWorker(),
+        }),
+        HealthModule,
+      ],
+      [Mailer],
+    );
     try {
       assert.ok(application.get(Health).host.activeWorker);
     } finally {
@@ -526,7 +626,11 @@ describe('options from config libraries and wrong places', () => {
           connection: db.server.url,
           queue: uniqueName(),
           redisTimeout: '3000' as never,
-          worker: { concurrency: '10' as never, shutdownTimeout: ' 2000 ' as never, dequeueTimeout: 100 },
+          worker: {
+            concurrency: '10' as never,
+            shutdownTimeout: ' 2000 ' as never,
+            dequeueTimeout: 100,
+          },
         }),
       ],
       [Mailer],
@@ -554,11 +658,23 @@ describe('options from config libraries and wrong places', () => {
         }),
       ]),
       (error: Error) => {
-        assert.match(error.message, /worker\.concurrency must be a positive integer, got the string "ten"/);
-        assert.match(error.message, /redisTimeout must be a positive number of milliseconds, got the string "soon"/);
-        assert.match(error.message, /queues goes beside the options, not inside them: forRoot\(\{ \.\.\., queues \}\) or forRootAsync\(\{ useFactory, queues \}\)/);
+        assert.match(
+          error.message,
+          /worker\.concurrency must be a positive integer, got the string "ten"/,
+        );
+        assert.match(
+          error.message,
+          /redisTimeout must be a positive number of milliseconds, got the string "soon"/,
+        );
+        assert.match(
+          error.message,
+          /queues goes beside the options, not inside them: forRoot\(\{ \.\.\., queues \}\) or forRootAsync\(\{ useFactory, queues \}\)/,
+        );
         assert.match(error.message, /isGlobal goes beside the options/);
-        assert.match(error.message, /sweeper must be true, false or an options object, got the string "yes"/);
+        assert.match(
+          error.message,
+          /sweeper must be true, false or an options object, got the string "yes"/,
+        );
         assert.doesNotMatch(error.message, /unknown option queues/);
         return true;
       },
@@ -567,7 +683,10 @@ describe('options from config libraries and wrong places', () => {
 
   it('rejects URLs that are not Redis URLs before connecting anywhere', async () => {
     for (const [connection, message] of [
-      ['http://127.0.0.1:6379', /connection must be a redis:\/\/ or rediss:\/\/ URL or a socket path, got the http: URL "http:\/\/127\.0\.0\.1:6379"/],
+      [
+        'http://127.0.0.1:6379',
+        /connection must be a redis:\/\/ or rediss:\/\/ URL or a socket path, got the http: URL "http:\/\/127\.0\.0\.1:6379"/,
+      ],
       ['redis://127.0.0.1:6379/abc', /the path must be a database number, got "abc"/],
       ['localhost:6379', /connection must be a redis:\/\/ or rediss:\/\/ URL or a socket path/],
     ] as const) {
@@ -580,14 +699,24 @@ describe('a producer-only app with Redis down', () => {
   it('fails an enqueue within redisTimeout with RedisUnavailableError, and closes at once', async () => {
     const port = 1 + (await freePort());
     const application = await app([
-      DelayedModule.forRoot({ connection: `redis://127.0.0.1:${port}`, queue: uniqueName(), redisTimeout: 1_000 }),
+      DelayedModule.forRoot({
+        connection: `redis://127.0.0.1:${port}`,
+        queue: uniqueName(),
+        redisTimeout: 1_000,
+      }),
     ]);
     let started = Date.now();
-    await assert.rejects(application.get(DelayedQueue).delay(Mailer, 'send', 'a', 'b'), (error: Error) => {
-      assert.ok(error instanceof RedisUnavailableError, String(error));
-      assert.match(error.message, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: unreachable \\(connect ECONNREFUSED`));
-      return true;
-    });
+    await assert.rejects(
+      application.get(DelayedQueue).delay(Mailer, 'send', 'a', 'b'),
+      (error: Error) => {
+        assert.ok(error instanceof RedisUnavailableError, String(error));
+        assert.match(
+          error.message,
+          new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: unreachable \\(connect ECONNREFUSED`),
+        );
+        return true;
+      },
+    );
     const took = Date.now() - started;
     assert.ok(took >= 900 && took < 3_000, `the enqueue took ${took} ms to fail`);
     started = Date.now();

@@ -17,7 +17,11 @@ describe('the sample', () => {
       const producer = spawnProcess(process.execPath, [sample('producer.js')], env);
       assert.equal(await producer.exited, 0);
       assert.equal(producer.output().match(/enqueued sendWelcome/g)?.length, 3);
-      await eventually(() => (worker.output().match(/processed logReceipt/g) ?? []).length === 3, 10_000, 'receipts');
+      await eventually(
+        () => (worker.output().match(/processed logReceipt/g) ?? []).length === 3,
+        10_000,
+        'receipts',
+      );
       assert.equal(worker.output().match(/processed sendWelcome/g)?.length, 3);
     } finally {
       worker.child.kill('SIGTERM');
@@ -28,7 +32,11 @@ describe('the sample', () => {
 
   it('answers POST /signups at once and leaves the mail in the queue', async () => {
     const port = await freePort();
-    const api = spawnProcess(process.execPath, [sample('main.js')], { REDIS_URL: db.server.url, PORT: String(port), NO_COLOR: '1' });
+    const api = spawnProcess(process.execPath, [sample('main.js')], {
+      REDIS_URL: db.server.url,
+      PORT: String(port),
+      NO_COLOR: '1',
+    });
     try {
       await api.waitForLine(/API listening/);
       const response = await fetch(`http://127.0.0.1:${port}/signups`, {

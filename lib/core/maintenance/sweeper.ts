@@ -1,6 +1,11 @@
 import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
-import { resolveSettings, SWEEPER_OPTIONS, type SweeperSettings, throwOnProblems } from '../options.js';
+import {
+  resolveSettings,
+  SWEEPER_OPTIONS,
+  type SweeperSettings,
+  throwOnProblems,
+} from '../options.js';
 import type { Queue } from '../queue/queue.js';
 import { requeueLost, type SweepResult } from './requeue-lost.js';
 
@@ -88,7 +93,9 @@ export class Sweeper {
   private async tick(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = this.sweep().catch((error) => {
-      this.logger.warn(`Sweep failed: ${errorMessage(error)}; will try again in ${this.interval} ms`);
+      this.logger.warn(
+        `Sweep failed: ${errorMessage(error)}; will try again in ${this.interval} ms`,
+      );
     });
     try {
       await this.sweeping;

@@ -74,11 +74,15 @@ export function decodeTask(bytes: Uint8Array): DecodedTask {
   const args = rawArgs ?? [];
   const kwargs = rawKwargs ?? {};
   if (typeof funcPath !== 'string' || funcPath.length === 0) {
-    throw new TaskDecodeError(`A task's first element must be a non-empty string, got ${describe(funcPath)}`);
+    throw new TaskDecodeError(
+      `A task's first element must be a non-empty string, got ${describe(funcPath)}`,
+    );
   }
   if (args instanceof Uint8Array) {
     if (value.length !== 2) {
-      throw new TaskDecodeError(`Go task "${funcPath}" must have exactly 2 elements, got ${value.length}`);
+      throw new TaskDecodeError(
+        `Go task "${funcPath}" must have exactly 2 elements, got ${value.length}`,
+      );
     }
     return { kind: 'go', funcPath, payload: args };
   }
@@ -91,16 +95,25 @@ export function decodeTask(bytes: Uint8Array): DecodedTask {
     );
   }
   if (typeof retry !== 'number' || !Number.isInteger(retry)) {
-    throw new TaskDecodeError(`Task "${funcPath}": retry must be an integer, got ${describe(retry)}`);
+    throw new TaskDecodeError(
+      `Task "${funcPath}": retry must be an integer, got ${describe(retry)}`,
+    );
   }
   if (options !== undefined && !isPlainMap(options)) {
-    throw new TaskDecodeError(`Task "${funcPath}": options must be a map, got ${describe(options)}`);
+    throw new TaskDecodeError(
+      `Task "${funcPath}": options must be a map, got ${describe(options)}`,
+    );
   }
   return { kind: 'py', funcPath, args, kwargs, retry, options };
 }
 
 function isPlainMap(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value)
+  );
 }
 
 function isEmptyObject(value: object): boolean {

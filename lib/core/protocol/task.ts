@@ -19,7 +19,9 @@ export class PyTask {
 
   constructor(funcPath: string, args: readonly unknown[] = [], kwargs: Kwargs = {}, retry = 0) {
     if (typeof funcPath !== 'string' || funcPath.length === 0) {
-      throw new TypeError(`A task needs a non-empty function path or name, got ${String(funcPath)}`);
+      throw new TypeError(
+        `A task needs a non-empty function path or name, got ${String(funcPath)}`,
+      );
     }
     if (!Array.isArray(args)) {
       throw new TypeError(`Task "${funcPath}": args must be an array, got ${typeof args}`);

@@ -76,13 +76,19 @@ export class DeadLetters {
    * letters. Without arguments, requeues the oldest `limit` ones (default: all).
    * Returns how many were requeued.
    */
-  async requeue(letters?: readonly DeadLetter[], limit = Number.POSITIVE_INFINITY): Promise<number> {
+  async requeue(
+    letters?: readonly DeadLetter[],
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<number> {
     let chosen: readonly DeadLetter[];
     if (letters) {
       chosen = letters;
     } else {
       const stop = Number.isFinite(limit) ? limit - 1 : -1;
-      chosen = limit <= 0 ? [] : (await this.redis.lrangeBuffer(this.keys.dead, 0, stop)).map(decodeDeadLetter);
+      chosen =
+        limit <= 0
+          ? []
+          : (await this.redis.lrangeBuffer(this.keys.dead, 0, stop)).map(decodeDeadLetter);
     }
     let requeued = 0;
     // Bounded batches keep each script call short: Redis runs nothing else meanwhile.

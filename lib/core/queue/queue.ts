@@ -62,7 +62,9 @@ export class Queue {
     this.redisTimeout = resolveSettings(QUEUE_OPTIONS, options, '', problems).redisTimeout;
     const dead = options.deadLetter;
     this.deadLetterMaxLength =
-      dead === false ? 0 : resolveSettings(DEAD_LETTER_OPTIONS, dead ?? {}, 'deadLetter.', problems).maxLength;
+      dead === false
+        ? 0
+        : resolveSettings(DEAD_LETTER_OPTIONS, dead ?? {}, 'deadLetter.', problems).maxLength;
     if (dead !== false && problems.some((problem) => problem.startsWith('deadLetter.'))) {
       problems.push('use deadLetter: false to turn dead letters off');
     }

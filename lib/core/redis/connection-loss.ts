@@ -16,7 +16,9 @@ export class ConnectionLoss {
 
   constructor(redis: Redis) {
     redis.on('close', () => {
-      const error = new ConnectionLostError('Redis connection closed before the reply arrived; the outcome is unknown');
+      const error = new ConnectionLostError(
+        'Redis connection closed before the reply arrived; the outcome is unknown',
+      );
       for (const reject of this.pending) reject(error);
       this.pending.clear();
     });

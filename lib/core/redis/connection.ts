@@ -28,7 +28,8 @@ const WORKER_OPTIONS: RedisOptions = {
 const OWN_DEFAULTS: RedisOptions = { disconnectTimeout: 200 };
 
 /** Errors that keep a connection from ever working as configured: failing fast beats retrying. */
-const FATAL_ERROR = /^(WRONGPASS|NOAUTH|NOPERM|ERR invalid password|ERR AUTH|ERR (invalid )?DB index)/;
+const FATAL_ERROR =
+  /^(WRONGPASS|NOAUTH|NOPERM|ERR invalid password|ERR AUTH|ERR (invalid )?DB index)/;
 
 /** Why a client was shut for good by us (a database it cannot select), for later callers. */
 const fatalErrors = new WeakMap<Redis, Error>();
@@ -72,7 +73,10 @@ export function connectionProblem(option: unknown): string | undefined {
  * connections keep ioredis' resend-after-reconnect: an enqueue interrupted by a dropped
  * connection is sent again (at worst a task is enqueued twice) rather than left hanging.
  */
-export function openConnection(option: ConnectionOption | undefined): { redis: Redis; owned: boolean } {
+export function openConnection(option: ConnectionOption | undefined): {
+  redis: Redis;
+  owned: boolean;
+} {
   if (option instanceof Redis) return { redis: option, owned: false };
   const problem = connectionProblem(option);
   if (problem !== undefined) throw new InvalidOptionsError(problem);
@@ -117,7 +121,9 @@ export function whenReady(redis: Redis, timeout: number): Promise<void> {
     const fatal = fatalErrors.get(redis);
     return Promise.reject(
       new RedisUnavailableError(
-        fatal ? `${where}: refused the connection: ${fatal.message}` : `${where}: the connection is closed`,
+        fatal
+          ? `${where}: refused the connection: ${fatal.message}`
+          : `${where}: the connection is closed`,
         { cause: fatal },
       ),
     );
@@ -136,18 +142,29 @@ export function whenReady(redis: Redis, timeout: number): Promise<void> {
     const onError = (error: Error): void => {
       lastError = error;
       if (FATAL_ERROR.test(error.message)) {
-        finish(new RedisUnavailableError(`${where}: refused the connection: ${error.message}`, { cause: error }));
+        finish(
+          new RedisUnavailableError(`${where}: refused the connection: ${error.message}`, {
+            cause: error,
+          }),
+        );
       }
     };
     const onEnd = (): void =>
       finish(
-        new RedisUnavailableError(`${where}: the connection was closed${lastError ? ` (${lastError.message})` : ''}`, {
-          cause: fatalErrors.get(redis) ?? lastError,
-        }),
+        new RedisUnavailableError(
+          `${where}: the connection was closed${lastError ? ` (${lastError.message})` : ''}`,
+          {
+            cause: fatalErrors.get(redis) ?? lastError,
+          },
+        ),
       );
     const timer = setTimeout(() => {
       const cause = lastError ? lastError.message : 'no answer';
-      finish(new RedisUnavailableError(`${where}: unreachable (${cause}); gave up after ${timeout} ms`, { cause: lastError }));
+      finish(
+        new RedisUnavailableError(`${where}: unreachable (${cause}); gave up after ${timeout} ms`, {
+          cause: lastError,
+        }),
+      );
     }, timeout);
     redis.on('ready', onReady);
     redis.on('error', onError);
@@ -160,7 +177,12 @@ export function whenReady(redis: Redis, timeout: number): Promise<void> {
  * The command's result, or a RedisUnavailableError once `timeout` ms pass without one (a
  * connection that dropped while the command was in flight). Its outcome is then unknown.
  */
-export function withinTimeout<T>(redis: Redis, command: Promise<T>, timeout: number, what: string): Promise<T> {
+export function withinTimeout<T>(
+  redis: Redis,
+  command: Promise<T>,
+  timeout: number,
+  what: string,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -196,7 +218,13 @@ export async function closeConnection(redis: Redis, timeout = DEFAULT_QUIT_TIMEO
     timer = setTimeout(resolve, timeout);
   });
   try {
-    await Promise.race([redis.quit().then(() => undefined, () => undefined), deadline]);
+    await Promise.race([
+      redis.quit().then(
+        () => undefined,
+        () => undefined,
+      ),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
     if ((redis.status as string) !== 'end') redis.disconnect();

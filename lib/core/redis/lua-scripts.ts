@@ -51,7 +51,9 @@ function headerKeys(name: string, source: string): (keyof QueueKeys)[] {
   for (const [, index, key] of source.matchAll(/^-- KEYS\[(\d+)\]\s+(\S+)/gm)) {
     const known = KEY_NAMES[key!];
     if (Number(index) !== keys.length + 1 || known === undefined) {
-      throw new DelayedError(`${name}.lua: its header must list KEYS[1], KEYS[2], … in order, each a queue key (N, N_noti, N_processing, N_dead); KEYS[${index}] is ${key}`);
+      throw new DelayedError(
+        `${name}.lua: its header must list KEYS[1], KEYS[2], … in order, each a queue key (N, N_noti, N_processing, N_dead); KEYS[${index}] is ${key}`,
+      );
     }
     keys.push(known);
   }
@@ -64,7 +66,10 @@ function isNoScript(error: unknown): boolean {
 }
 
 function load(name: string): LuaScript {
-  return new LuaScript(name, readFileSync(new URL(`../scripts/${name}.lua`, import.meta.url), 'utf8'));
+  return new LuaScript(
+    name,
+    readFileSync(new URL(`../scripts/${name}.lua`, import.meta.url), 'utf8'),
+  );
 }
 
 export const scripts = {

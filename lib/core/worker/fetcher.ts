@@ -38,7 +38,8 @@ export class Fetcher {
   private wake: (() => void) | undefined;
 
   constructor(private readonly deps: FetcherDeps) {
-    for (const queue of deps.queues) this.queueByNotificationKey.set(queue.keys.notifications, queue);
+    for (const queue of deps.queues)
+      this.queueByNotificationKey.set(queue.keys.notifications, queue);
     this.notificationKeys = deps.queues.map((queue) => queue.keys.notifications);
     deps.blocking.on('ready', () => {
       deps.blocking.client('ID').then(
@@ -114,7 +115,12 @@ export class Fetcher {
   }
 
   /** Dequeues into `free[from..]`, starts the tasks, and returns how many it took. */
-  private async dequeueInto(queue: WorkerQueue, held: 0 | 1, free: Slot[], from: number): Promise<number> {
+  private async dequeueInto(
+    queue: WorkerQueue,
+    held: 0 | 1,
+    free: Slot[],
+    from: number,
+  ): Promise<number> {
     const slots = free.slice(from);
     let tasks: Buffer[];
     try {

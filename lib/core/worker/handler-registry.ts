@@ -40,7 +40,8 @@ export class HandlerRegistry {
   /** The queues named by handlers with an explicit queue. */
   queueNames(): string[] {
     const names = new Set<string>();
-    for (const entry of this.entries.values()) if (entry.queue !== undefined) names.add(entry.queue);
+    for (const entry of this.entries.values())
+      if (entry.queue !== undefined) names.add(entry.queue);
     return [...names];
   }
 

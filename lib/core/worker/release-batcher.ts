@@ -58,7 +58,8 @@ export class ReleaseBatcher {
         } catch (error) {
           if (this.closed()) return;
           // Disconnected: the loss is logged once elsewhere; wait for the reconnect quietly.
-          if (this.redis.status === 'ready') this.logger.warn(`Release failed: ${errorMessage(error)}; trying again`);
+          if (this.redis.status === 'ready')
+            this.logger.warn(`Release failed: ${errorMessage(error)}; trying again`);
           await sleep(DEFAULT_ERROR_BACKOFF / 10);
         }
       }

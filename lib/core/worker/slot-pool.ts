@@ -53,7 +53,9 @@ export class SlotPool {
 
   /** Ids of slots that hold nothing worth keeping: idle ones, and those whose release is pending. */
   settledIds(): string[] {
-    return this.slots.filter((slot) => slot.state === 'idle' || slot.state === 'releasing').map((slot) => slot.id);
+    return this.slots
+      .filter((slot) => slot.state === 'idle' || slot.state === 'releasing')
+      .map((slot) => slot.id);
   }
 
   /** Claims every id's liveness key (`SET NX`), taking a new id for any already taken. */

@@ -29,6 +29,10 @@ export function currentTask(): TaskContext | undefined {
 }
 
 /** Runs `handler(...args)` with `context` as its current task. */
-export function runInTaskContext<R>(context: TaskContext, handler: (...args: unknown[]) => R, args: unknown[]): R {
+export function runInTaskContext<R>(
+  context: TaskContext,
+  handler: (...args: unknown[]) => R,
+  args: unknown[],
+): R {
   return storage.run(context, handler, ...args);
 }

@@ -84,7 +84,11 @@ export class TaskRunner {
       signal: this.deps.shutdownSignal,
     };
     try {
-      const result = runInTaskContext(context, handler, hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args);
+      const result = runInTaskContext(
+        context,
+        handler,
+        hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args,
+      );
       // A sync handler's result is not awaited: that saves a turn of the microtask queue.
       if (isPromiseLike(result)) await result;
     } catch (error) {
@@ -93,7 +97,11 @@ export class TaskRunner {
     }
     this.deps.releases.schedule(queue, slot);
     if (this.deps.events.listenerCount('completed') > 0) {
-      this.deps.events.emit('completed', { queue: queue.name, name: task.funcPath, workerId: slot.id });
+      this.deps.events.emit('completed', {
+        queue: queue.name,
+        name: task.funcPath,
+        workerId: slot.id,
+      });
     }
   }
 
@@ -107,14 +115,36 @@ export class TaskRunner {
     this.deps.logger.warn(
       `Task "${task.funcPath}" on queue "${queue.name}" was interrupted by the shutdown deadline (${errorMessage(error)}); a sweeper will run it again`,
     );
-    this.deps.events.emit('failed', { queue: queue.name, name: task.funcPath, workerId: slot.id, error, outcome: 'interrupted' });
+    this.deps.events.emit('failed', {
+      queue: queue.name,
+      name: task.funcPath,
+      workerId: slot.id,
+      error,
+      outcome: 'interrupted',
+    });
   }
 
-  private async fail(queue: WorkerQueue, slot: Slot, task: DecodedPyTask, bytes: Buffer, error: unknown): Promise<void> {
-    const letter: NewDeadLetter = { task: bytes, reason: 'failed', funcPath: task.funcPath, error: errorMessage(error) };
+  private async fail(
+    queue: WorkerQueue,
+    slot: Slot,
+    task: DecodedPyTask,
+    bytes: Buffer,
+    error: unknown,
+  ): Promise<void> {
+    const letter: NewDeadLetter = {
+      task: bytes,
+      reason: 'failed',
+      funcPath: task.funcPath,
+      error: errorMessage(error),
+    };
     if (task.retry === 0) return this.bury(queue, slot, letter, error);
     if (error instanceof UnrecoverableError) {
-      return this.bury(queue, slot, { ...letter, error: `${letter.error} (unrecoverable: no retry)` }, error);
+      return this.bury(
+        queue,
+        slot,
+        { ...letter, error: `${letter.error} (unrecoverable: no retry)` },
+        error,
+      );
     }
     let nextAttempt: Buffer;
     try {
@@ -126,13 +156,26 @@ export class TaskRunner {
       return this.bury(queue, slot, { ...letter, error: `${letter.error} (${why})` }, error);
     }
     const left = task.retry < 0 ? 'for ever' : `${task.retry} more time(s)`;
-    this.deps.logger.warn(`Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`);
+    this.deps.logger.warn(
+      `Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`,
+    );
     await this.settle(slot, () => queue.retry(slot.id, nextAttempt));
-    this.deps.events.emit('failed', { queue: queue.name, name: task.funcPath, workerId: slot.id, error, outcome: 'retried' });
+    this.deps.events.emit('failed', {
+      queue: queue.name,
+      name: task.funcPath,
+      workerId: slot.id,
+      error,
+      outcome: 'retried',
+    });
   }
 
   /** Gives up on a task: a dead letter (or a logged drop) and a released slot. */
-  private async bury(queue: WorkerQueue, slot: Slot, letter: NewDeadLetter, error?: unknown): Promise<void> {
+  private async bury(
+    queue: WorkerQueue,
+    slot: Slot,
+    letter: NewDeadLetter,
+    error?: unknown,
+  ): Promise<void> {
     const kept = queue.deadLetterMaxLength > 0;
     this.deps.logger.error(
       `Task ${letter.funcPath === null ? '(unreadable)' : `"${letter.funcPath}"`} on queue "${queue.name}" ${kept ? 'moved to dead letters' : 'dropped'} (${letter.reason}): ${letter.error}`,
@@ -163,7 +206,9 @@ export class TaskRunner {
     try {
       await this.deps.loss.guard(write());
     } catch (error) {
-      this.deps.logger.error(`Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`);
+      this.deps.logger.error(
+        `Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`,
+      );
       this.deps.pool.retire([slot]);
     }
     this.deps.pool.free(slot);
@@ -193,7 +238,11 @@ export class TaskRunner {
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function hasKeys(record: Record<string, unknown>): boolean {

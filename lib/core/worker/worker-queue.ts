@@ -27,8 +27,14 @@ export class WorkerQueue {
    * Takes up to `slotIds.length` tasks, recording task i under `slotIds[i]`.
    * @param heldNotifications notifications the caller already popped (0 or 1).
    */
-  async dequeue(heldNotifications: 0 | 1, slotIds: readonly (string | Buffer)[]): Promise<Buffer[]> {
-    return (await scripts.dequeue.run(this.redis, this.keys, [String(heldNotifications), ...slotIds])) as Buffer[];
+  async dequeue(
+    heldNotifications: 0 | 1,
+    slotIds: readonly (string | Buffer)[],
+  ): Promise<Buffer[]> {
+    return (await scripts.dequeue.run(this.redis, this.keys, [
+      String(heldNotifications),
+      ...slotIds,
+    ])) as Buffer[];
   }
 
   /** Ends the processing of the tasks held by these slots. */

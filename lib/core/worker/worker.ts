@@ -5,7 +5,13 @@ import { DelayedError, ShutdownDeadlineError } from '../errors.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
 import { resolveWorkerSettings, throwOnProblems, type WorkerSettings } from '../options.js';
 import type { Queue } from '../queue/queue.js';
-import { closeConnection, describeRedis, duplicateConnection, whenReady, withinTimeout } from '../redis/connection.js';
+import {
+  closeConnection,
+  describeRedis,
+  duplicateConnection,
+  whenReady,
+  withinTimeout,
+} from '../redis/connection.js';
 import { ConnectionLoss } from '../redis/connection-loss.js';
 import { assertWorkerCanRun } from '../redis/redis-version.js';
 import { Fetcher } from './fetcher.js';
@@ -78,8 +84,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const closed = () => this.state === 'closed';
 
     this.queues = options.queues.map((queue) => new WorkerQueue(queue, this.commands));
-    this.pool = new SlotPool(this.commands, this.settings.concurrency, this.settings.keepAliveTimeout, () =>
-      this.fetcher.nudge(),
+    this.pool = new SlotPool(
+      this.commands,
+      this.settings.concurrency,
+      this.settings.keepAliveTimeout,
+      () => this.fetcher.nudge(),
     );
     this.releases = new ReleaseBatcher(this.commands, commandsLoss, this.pool, this.logger, closed);
     this.runner = new TaskRunner({
@@ -128,7 +137,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.state = 'running';
     const { redisTimeout } = this.settings;
     try {
-      await Promise.all([whenReady(this.commands, redisTimeout), whenReady(this.blocking, redisTimeout)]);
+      await Promise.all([
+        whenReady(this.commands, redisTimeout),
+        whenReady(this.blocking, redisTimeout),
+      ]);
       await withinTimeout(
         this.commands,
         (async () => {
@@ -164,7 +176,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const deadline = Date.now() + shutdownTimeout;
     const draining = this.running;
     if (draining > 0) {
-      this.logger.log(`Draining: waiting up to ${shutdownTimeout} ms for ${draining} running task(s)`);
+      this.logger.log(
+        `Draining: waiting up to ${shutdownTimeout} ms for ${draining} running task(s)`,
+      );
     }
     // The loop's last round may still start tasks: wait for it before looking at what runs.
     const finished = await waitUntil(
@@ -177,7 +191,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
     if (!finished) {
       this.shutdownDeadline.abort(
-        new ShutdownDeadlineError(`The worker stopped: its shutdownTimeout (${shutdownTimeout} ms) is over`),
+        new ShutdownDeadlineError(
+          `The worker stopped: its shutdownTimeout (${shutdownTimeout} ms) is over`,
+        ),
       );
     }
     this.releases.flush();
@@ -231,7 +247,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly connectionLost = (): void => {
     if (!this.online || this.state === 'closed') return;
     this.online = false;
-    this.logger.warn(`Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`);
+    this.logger.warn(
+      `Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`,
+    );
   };
 
   private readonly reconnected = (): void => {
