@@ -5,6 +5,8 @@ import { getTaskMetadata } from './task-metadata.accessor.js';
 
 /** The names of `T`'s methods. */
 export type MethodName<T> = {
+  // `any` so that every method matches, whatever its parameters (unknown[] would not).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [K in keyof T]-?: T[K] extends (...args: any[]) => unknown ? K : never;
 }[keyof T] &
   string;

@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import type { DynamicModule, Provider } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { HandlerRegistry, openConnection, Queue, Sweeper } from './core/index.js';
 import {
@@ -93,6 +93,6 @@ export function delayedProviders(
 }
 
 /** Tokens other modules may inject. */
-export function delayedExports(queues: readonly string[]): (string | symbol | Function)[] {
+export function delayedExports(queues: readonly string[]): NonNullable<DynamicModule['exports']> {
   return [DelayedQueue, Sweeper, DELAYED_CONNECTION, DelayedHost, ...queues.map(getQueueToken)];
 }

@@ -12,7 +12,10 @@ export interface TaskMetadata {
  * Reads `@Task()` metadata straight from a class, so a producer can name a handler's task
  * without the class being a provider in its app.
  */
-export function getTaskMetadata(type: Function, method: string): TaskMetadata | undefined {
+export function getTaskMetadata(
+  type: { readonly prototype: unknown; readonly name: string },
+  method: string,
+): TaskMetadata | undefined {
   const target = (type.prototype as Record<string, unknown> | undefined)?.[method];
   if (typeof target !== 'function') return undefined;
   const options = Reflect.getMetadata(TASK_METADATA, target) as TaskOptions | undefined;

@@ -71,7 +71,11 @@ function casesFile(cases: unknown[]): string {
   return file;
 }
 
-async function records(key: string): Promise<Record<string, any>[]> {
+/** One JSON record a peer's handler wrote; its fields depend on the handler. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- records are free-form JSON read field by field
+type PeerRecord = Record<string, any>;
+
+async function records(key: string): Promise<PeerRecord[]> {
   return (await redis.lrange(key, 0, -1)).map((line) => JSON.parse(line));
 }
 

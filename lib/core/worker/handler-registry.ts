@@ -1,6 +1,9 @@
 import { DuplicateHandlerError } from '../errors.js';
 
 /** A task handler: called with the task's args, then its kwargs as one last object if any. */
+// Parameters are `any`: a handler declares the types its task carries, `(to: string) => …`,
+// which a `(...args: unknown[])` type would refuse.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TaskHandler = (...args: any[]) => unknown;
 
 interface Entry {
