@@ -1,11 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import {
+  connectWhenUp,
+  freePort,
+  REDIS_SERVER,
+  spawnRedis,
+  stopProcess,
+} from '../test/helpers/redis-process.js';
 
 /**
- * The bench's own throw-away redis-server: a free loopback port (never 6379), no
- * persistence, stopped at the end (also when the bench dies on an error or a signal).
+ * The bench's own throw-away redis-server, started by the same launcher as the tests' (a
+ * free loopback port, never 6379; no persistence), stopped at the end, also when the bench
+ * dies on an error or a signal.
  */
 export interface BenchRedis {
   readonly port: number;
@@ -21,46 +26,10 @@ export interface BenchRedis {
 }
 
 const HOST = '127.0.0.1';
-const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
-
-export async function freeLoopbackPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.unref();
-      server.on('error', reject);
-      server.listen(0, HOST, () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    if (port !== 0 && port !== 6379) return port;
-  }
-  throw new Error('Could not find a free loopback port');
-}
 
 export async function startBenchRedis(prefix: readonly string[] = []): Promise<BenchRedis> {
-  const port = await freeLoopbackPort();
-  const [command, ...prefixArgs] = [...prefix, REDIS_SERVER];
-  const child = spawn(
-    command!,
-    [
-      ...prefixArgs,
-      '--port',
-      String(port),
-      '--bind',
-      HOST,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--loglevel',
-      'warning',
-      '--protected-mode',
-      'yes',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const port = await freePort();
+  const child = spawnRedis(port, prefix);
   const spawnError = new Promise<never>((_, reject) => {
     child.once('error', (error) =>
       reject(
@@ -96,39 +65,8 @@ export async function startBenchRedis(prefix: readonly string[] = []): Promise<B
     },
     async stop() {
       admin.disconnect();
-      await stopChild(child);
+      await stopProcess(child);
       process.removeListener('exit', killOnExit);
     },
   };
-}
-
-async function connectWhenUp(url: string, child: ChildProcess): Promise<Redis> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    const client = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      return client;
-    } catch {
-      client.disconnect();
-      await sleep(25);
-    }
-  }
-  throw new Error(`redis-server at ${url} did not answer within 10 s`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -116,9 +116,10 @@ export function resolveOptions(
       problems.push(`worker must be true, false or an options object, got ${describeValue(given)}`);
     } else {
       unknownKeys(given, WORKER_KEYS, 'worker.', problems);
-      // redisTimeout is the module's, not the worker's own: leave it out of the worker's check.
+      // redisTimeout is the module's, checked above: the worker's check gets a valid stand-in,
+      // so that a bad value is reported once, as redisTimeout, and never as worker.redisTimeout.
       const { redisTimeout: _, ...settings } = resolveWorkerSettings(
-        { ...given, redisTimeout },
+        { ...given, redisTimeout: WORKER_OPTIONS.redisTimeout.default },
         'worker.',
         problems,
       );

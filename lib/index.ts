@@ -15,6 +15,7 @@ export { InjectQueue } from './inject-queue.decorator.js';
 export { DELAYED_CONNECTION, DELAYED_MODULE_OPTIONS, getQueueToken } from './delayed.constants.js';
 export { DelayedHost, type DelayedConnection } from './delayed.host.js';
 export {
+  ConnectionLostError,
   currentTask,
   type DeadLetter,
   type DeadLetterReason,
@@ -22,6 +23,7 @@ export {
   DelayedError,
   DuplicateHandlerError,
   GoTask,
+  InvalidHandlerError,
   InvalidOptionsError,
   NodeTask,
   PyTask,
@@ -31,7 +33,11 @@ export {
   Sweeper,
   type TaskContext,
   TaskDecodeError,
+  type TaskEvent,
+  type TaskFailedEvent,
   UnknownHandlerError,
+  UnrecoverableError,
   UnsupportedRedisError,
   Worker,
+  WorkerStartError,
 } from './core/index.js';

@@ -2,7 +2,14 @@
 // else a throw-away redis-server if one is installed), starts the sample worker, runs the
 // producer, waits until every task was processed, then stops the worker with SIGTERM.
 import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+// The launcher the tests and the bench use, as the build compiled it.
+import {
+  connectWhenUp,
+  freePort,
+  spawnRedis,
+  stopProcess,
+} from '../.build/test/helpers/redis-process.js';
 
 const EXPECTED = 3; // signups the producer enqueues; each gives a welcome mail and a receipt
 
@@ -11,16 +18,6 @@ function reachable(port, host = '127.0.0.1') {
     const socket = createConnection({ port, host });
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => resolve(false));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -58,16 +55,10 @@ if (!url) {
     url = 'redis://127.0.0.1:6379';
   } else {
     const port = await freePort();
-    redis = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
+    redis = spawnRedis(port);
     const missing = await new Promise((resolve) => {
       redis.once('error', () => resolve(true));
-      setTimeout(() => resolve(false), 300);
+      redis.once('spawn', () => resolve(false));
     });
     if (missing) {
       console.error(
@@ -76,9 +67,7 @@ if (!url) {
       process.exit(1);
     }
     url = `redis://127.0.0.1:${port}`;
-    const deadline = Date.now() + 5_000;
-    while (!(await reachable(port)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    (await connectWhenUp(url, redis)).disconnect();
     console.log(`Started a throw-away redis-server at ${url}`);
   }
 }
@@ -101,6 +90,6 @@ try {
 } finally {
   worker.child.kill('SIGTERM');
   await worker.exited;
-  redis?.kill('SIGTERM');
+  if (redis) await stopProcess(redis);
 }
 process.exit(exitCode);

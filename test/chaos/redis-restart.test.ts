@@ -11,30 +11,11 @@ import {
   Sweeper,
   Worker,
 } from '../../lib/core/index.js';
-import { spawnRedis, stopProcess } from '../helpers/redis-server.js';
+import { connectWhenUp, spawnRedis, stopProcess } from '../helpers/redis-process.js';
 import { eventually, freePort, quietLogger, uniqueName } from '../helpers/redis-server.js';
 
 async function waitForServer(port: number): Promise<void> {
-  await eventually(
-    async () => {
-      const probe = new Redis({
-        port,
-        host: '127.0.0.1',
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } finally {
-        probe.disconnect();
-      }
-    },
-    10_000,
-    'redis-server up',
-  );
+  (await connectWhenUp(`redis://127.0.0.1:${port}`)).disconnect();
 }
 
 describe('Redis restarted under an idle worker', () => {

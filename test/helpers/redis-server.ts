@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { connectWhenUp, freePort, spawnRedis, stopProcess } from './redis-process.js';
+
+export { freePort, spawnRedis, stopProcess } from './redis-process.js';
 
 /**
  * A throw-away redis-server on a free loopback port, or the server at REDIS_URL when set.
@@ -16,18 +17,6 @@ export interface TestRedis {
   client(): Redis;
   /** Stops the server (when we started it) and closes the clients. */
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export interface StartRedisOptions {
@@ -64,7 +53,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   const port = await freePort();
   const server = spawnRedis(port);
   const url = `redis://127.0.0.1:${port}`;
-  await waitForPing(url, server);
+  (await connectWhenUp(url, server)).disconnect();
   return {
     url,
     port,
@@ -108,68 +97,6 @@ export function useRedisServer(options: StartRedisOptions = {}): FileRedis {
 
 /** A logger that says nothing, for engine parts under test. */
 export const quietLogger = { log() {}, warn() {}, error() {} };
-
-export function spawnRedis(port: number): ChildProcess {
-  const bin = process.env.REDIS_SERVER ?? 'redis-server';
-  const server = spawn(
-    bin,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--loglevel',
-      'warning',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  server.on('error', (error) => {
-    console.error(
-      `Cannot start ${bin}: ${error.message}. Install Redis (apt-get install redis-server) or set REDIS_URL.`,
-    );
-  });
-  return server;
-}
-
-async function waitForPing(url: string, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null)
-      throw new Error(`redis-server exited with code ${server.exitCode}`);
-    const probe = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      probe.disconnect();
-      await sleep(25);
-    }
-  }
-  throw new Error(`redis-server at ${url} did not answer within 10 s`);
-}
-
-export async function stopProcess(
-  child: ChildProcess,
-  signal: NodeJS.Signals = 'SIGTERM',
-): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** A queue name no other test uses. */
 export function uniqueName(prefix = 'q'): string {

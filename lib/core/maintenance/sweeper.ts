@@ -75,11 +75,22 @@ export class Sweeper {
     clearTimeout(timer);
   }
 
-  /** One sweep of every queue; returns what it did per queue name. */
+  /**
+   * One sweep of every queue; returns what it did per queue name. A queue whose sweep fails
+   * does not keep the others from theirs (they may live on other servers); the first failure
+   * is thrown once every queue had its turn.
+   */
   async sweep(): Promise<Map<string, SweepResult>> {
     const results = new Map<string, SweepResult>();
+    let failure: { error: unknown } | undefined;
     for (const queue of this.queues) {
-      const result = await requeueLost(queue);
+      let result: SweepResult;
+      try {
+        result = await requeueLost(queue);
+      } catch (error) {
+        failure ??= { error };
+        continue;
+      }
       results.set(queue.name, result);
       if (result.requeued > 0 || result.notificationsAdded > 0 || result.notificationsDropped > 0) {
         this.logger.log(
@@ -87,6 +98,7 @@ export class Sweeper {
         );
       }
     }
+    if (failure) throw failure.error;
     return results;
   }
 
