@@ -124,6 +124,11 @@ export function resolveOptions(
         problems,
       );
       worker = { ...settings, queues: given.queues };
+      for (const name of Array.isArray(given.queues) ? given.queues : []) {
+        if (typeof name !== 'string' || name.length === 0) {
+          problems.push(`worker.queues must hold non-empty strings, got ${describeValue(name)}`);
+        }
+      }
       if (
         given.queues !== undefined &&
         (!Array.isArray(given.queues) || given.queues.length === 0)

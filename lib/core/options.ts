@@ -57,6 +57,9 @@ interface OptionSpec {
 
 type Specs<S> = { readonly [K in keyof S]: OptionSpec };
 
+/** The longest delay a Node timer keeps (about 24.8 days). */
+const MAX_TIMER = 2 ** 31 - 1;
+
 const duration = (value: number): OptionSpec => ({ default: value, kind: 'duration' });
 const count = (value: number): OptionSpec => ({ default: value, kind: 'count' });
 
@@ -95,6 +98,7 @@ export function resolveSettings<S>(
   const settings: Record<string, unknown> = {};
   for (const name of Object.keys(specs) as (keyof S & string)[]) {
     const spec = specs[name];
+    // null counts as "not given", as undefined does: config files write it for "unset".
     const raw = (given as Record<string, unknown>)[name] ?? spec.default;
     const value = typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
     if (
@@ -103,17 +107,25 @@ export function resolveSettings<S>(
     ) {
       problems.push(`${prefix}${name} must be a positive integer, got ${describeValue(raw)}`);
     }
-    if (
-      spec.kind === 'duration' &&
-      (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    ) {
-      problems.push(
-        `${prefix}${name} must be a positive number of milliseconds, got ${describeValue(raw)}`,
-      );
+    if (spec.kind === 'duration') {
+      const problem = durationProblem(value);
+      if (problem !== undefined)
+        problems.push(`${prefix}${name} must be ${problem}, got ${describeValue(raw)}`);
     }
     settings[name] = value;
   }
   return settings as S;
+}
+
+function durationProblem(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    return 'a positive number of milliseconds';
+  }
+  // Redis' PX takes no fraction, and a Node timer longer than this fires after 1 ms.
+  if (!Number.isInteger(value)) return 'a whole number of milliseconds';
+  if (value > MAX_TIMER)
+    return `at most ${MAX_TIMER} ms (about 24.8 days, the longest a Node timer holds)`;
+  return undefined;
 }
 
 /** Worker settings, with the rule that ties two of them. */

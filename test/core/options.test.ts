@@ -70,12 +70,12 @@ describe('resolveSettings / resolveWorkerSettings', () => {
     const { settings, problems } = worker({
       concurrency: '10',
       dequeueTimeout: ' 2000 ',
-      shutdownTimeout: '2500.5',
+      shutdownTimeout: '2500',
     });
     assert.deepEqual(problems, []);
     assert.equal(settings.concurrency, 10);
     assert.equal(settings.dequeueTimeout, 2_000);
-    assert.equal(settings.shutdownTimeout, 2_500.5);
+    assert.equal(settings.shutdownTimeout, 2_500);
   });
 
   it('rejects a string that is not a number, naming it as a string', () => {
@@ -345,5 +345,34 @@ describe('resolveOptions (DelayedModule)', () => {
     const { message } = rejection({ redisTimeout: 'ten', worker: true });
     assert.match(message, /redisTimeout must be a positive number of milliseconds/);
     assert.doesNotMatch(message, /worker\.redisTimeout/);
+  });
+});
+
+describe('durations a timer or Redis cannot take', () => {
+  it('rejects fractions and values beyond a Node timer', () => {
+    for (const value of [1500.5, '1500.5', 2 ** 31, 1e10]) {
+      const problems: string[] = [];
+      resolveSettings(SWEEPER_OPTIONS, { interval: value }, '', problems);
+      assert.equal(problems.length, 1, `interval ${String(value)} is rejected`);
+      assert.match(
+        problems[0]!,
+        /^interval must be (a whole number of milliseconds|at most 2147483647 ms)/,
+      );
+    }
+    const problems: string[] = [];
+    assert.equal(
+      resolveSettings(SWEEPER_OPTIONS, { interval: 2 ** 31 - 1 }, '', problems).interval,
+      2 ** 31 - 1,
+    );
+    assert.deepEqual(problems, []);
+  });
+
+  it('rejects worker queue names that are not non-empty strings', () => {
+    assert.throws(
+      () => resolveOptions({ worker: { queues: [5, ''] as never } }),
+      (error: Error) =>
+        /worker\.queues must hold non-empty strings, got 5 \(number\)/.test(error.message) &&
+        /worker\.queues must hold non-empty strings, got the string ""/.test(error.message),
+    );
   });
 });

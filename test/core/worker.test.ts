@@ -599,6 +599,84 @@ describe('Worker', () => {
     );
   });
 
+  it('starts without calling its start a reconnect: its first ids are claimed, not replaced', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const lines: string[] = [];
+    const worker = new Worker({
+      queues: [queue],
+      handlers: new HandlerRegistry(),
+      concurrency: 3,
+      logger: recordingLogger(lines),
+    });
+    const before = worker.slotIds;
+    await worker.start();
+    try {
+      assert.deepEqual(worker.slotIds, before, 'no id was taken by a refresh before the claim');
+      for (const id of before) assert.equal(await db.redis.exists(id), 1);
+      assert.deepEqual(
+        lines.filter((line) => /Reconnected|Lost the connection/.test(line)),
+        [],
+      );
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('reports a keep-alive that Redis refuses (OOM), instead of letting the keys lapse quietly', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const lines: string[] = [];
+    await withWorker(
+      {
+        queues: [queue],
+        handlers: new HandlerRegistry(),
+        keepAliveInterval: 100,
+        keepAliveTimeout: 5_000,
+        logger: recordingLogger(lines),
+      },
+      async () => {
+        await db.redis.config('SET', 'maxmemory', '1');
+        try {
+          await eventually(
+            () => lines.some((line) => line.startsWith('warn Keep-alive failed: OOM')),
+            5_000,
+            'a keep-alive warning',
+          );
+        } finally {
+          await db.redis.config('SET', 'maxmemory', '0');
+        }
+      },
+    );
+  });
+
+  it('keeps a popped notification when the command connection is down, and runs its task', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handlers = new HandlerRegistry();
+    let ran = 0;
+    handlers.register('Held:run', () => {
+      ran++;
+    });
+    const clients = async () =>
+      String(await db.redis.client('LIST'))
+        .trim()
+        .split('\n')
+        .map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('='))));
+    // Clients older than the worker (other tests' included) are not the worker's.
+    const before = Math.max(...(await clients()).map((c) => Number(c.id)));
+    await withWorker({ queues: [queue], handlers, dequeueTimeout: 5_000 }, async () => {
+      await sleep(100); // the worker is idle in its BLPOP
+      // The worker's command connection: newer than `before`, and not blocked in BLPOP.
+      const all = await clients();
+      const commands = all.filter((c) => Number(c.id) > before && c.cmd !== 'blpop');
+      assert.equal(commands.length, 1, JSON.stringify(all));
+      // Kill it and enqueue at once: the BLPOP hands over the notification while the dequeue
+      // cannot be sent. No sweeper runs here: a lost notification would strand the task.
+      await db.redis.client('KILL', 'ID', commands[0]!.id);
+      await queue.enqueue(new NodeTask('Held:run'));
+      await eventually(() => ran === 1, 5_000, 'the task of the held notification');
+    });
+    assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
+  });
+
   it('refreshes liveness keys while it runs', async () => {
     const queue = new Queue(db.redis, uniqueName());
     await withWorker(

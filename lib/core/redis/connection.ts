@@ -128,6 +128,24 @@ export function whenReady(redis: Redis, timeout: number): Promise<void> {
       ),
     );
   }
+  // Callers waiting at once share one wait (per timeout): a burst of enqueues during an
+  // outage adds three listeners, not three per enqueue.
+  let waits = readyWaits.get(redis);
+  if (waits === undefined) readyWaits.set(redis, (waits = new Map()));
+  let wait = waits.get(timeout);
+  if (wait === undefined) {
+    wait = waitForReady(redis, timeout, where);
+    waits.set(timeout, wait);
+    const forget = (): void => void waits.delete(timeout);
+    wait.then(forget, forget);
+  }
+  return wait;
+}
+
+/** Shared waits of whenReady, per client and timeout. */
+const readyWaits = new WeakMap<Redis, Map<number, Promise<void>>>();
+
+function waitForReady(redis: Redis, timeout: number, where: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let lastError: Error | undefined;
     const finish = (error?: Error): void => {

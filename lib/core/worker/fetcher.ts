@@ -35,6 +35,11 @@ export class Fetcher {
   private readonly queueByNotificationKey = new Map<string, WorkerQueue>();
   private readonly notificationKeys: string[];
   private blockingClientId: number | undefined;
+  /**
+   * The queue of a notification popped by BLPOP whose dequeue never reached Redis (the command
+   * connection was down): the next round dequeues with it instead of losing it.
+   */
+  private heldNotification: WorkerQueue | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly deps: FetcherDeps) {
@@ -81,7 +86,12 @@ export class Fetcher {
       }
       try {
         let taken = 0;
-        if (!drained) {
+        if (this.heldNotification !== undefined) {
+          const queue = this.heldNotification;
+          this.heldNotification = undefined;
+          taken = await this.dequeueInto(queue, 1, free, 0);
+          drained = taken < free.length;
+        } else if (!drained) {
           for (const queue of deps.queues) {
             taken += await this.dequeueInto(queue, 0, free, taken);
             if (taken === free.length) break;
@@ -131,6 +141,12 @@ export class Fetcher {
         ),
       );
     } catch (error) {
+      if (neverSent(error)) {
+        // Nothing reached Redis: the ids are as good as before, and a popped notification
+        // is still ours to use.
+        if (held === 1) this.heldNotification = queue;
+        throw error;
+      }
       // The script may have run and recorded tasks under these ids without us hearing of
       // it. Never reuse the ids: left unrefreshed, their liveness keys expire and a sweeper
       // puts whatever they hold back into the queue.
@@ -156,4 +172,9 @@ export class Fetcher {
       };
     });
   }
+}
+
+/** ioredis refused the command before writing it: the connection was down (no offline queue). */
+function neverSent(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("Stream isn't writeable");
 }

@@ -75,11 +75,9 @@ export class SlotPool {
     }
   }
 
-  /** Refreshes every liveness key in one pipeline. */
-  refresh(): Promise<unknown> {
-    const pipeline = this.redis.pipeline();
-    for (const slot of this.slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
-    return pipeline.exec();
+  /** Refreshes every liveness key in one pipeline; rejects if any write was refused. */
+  refresh(): Promise<void> {
+    return this.setAlive(this.slots);
   }
 
   /** Up to `count` idle slots, marked fetching, growing the pool while it is below its bound. */
@@ -114,9 +112,18 @@ export class SlotPool {
   /** New ids for slots whose old ids' outcome is unknown; the new keys are claimed at once. */
   retire(slots: readonly Slot[]): void {
     for (const slot of slots) rename(slot);
+    // A failure here is repaired by the next keep-alive, which reports it.
+    this.setAlive(slots).catch(() => undefined);
+  }
+
+  /**
+   * `SET id 1 PX keepAliveTimeout` for each slot, in one pipeline. ioredis resolves a
+   * pipeline whose commands failed, with the errors in its results: they are thrown here.
+   */
+  private async setAlive(slots: readonly Slot[]): Promise<void> {
     const pipeline = this.redis.pipeline();
     for (const slot of slots) pipeline.set(slot.id, '1', 'PX', this.keepAliveTimeout);
-    pipeline.exec().catch(() => undefined);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   }
 }
 

@@ -159,13 +159,14 @@ export class TaskRunner {
     this.deps.logger.warn(
       `Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`,
     );
-    await this.settle(slot, () => queue.retry(slot.id, nextAttempt));
+    const workerId = slot.id; // settle may give the slot a new id
+    const written = await this.settle(slot, () => queue.retry(workerId, nextAttempt));
     this.deps.events.emit('failed', {
       queue: queue.name,
       name: task.funcPath,
-      workerId: slot.id,
+      workerId,
       error,
-      outcome: 'retried',
+      outcome: written ? 'retried' : 'interrupted',
     });
   }
 
@@ -181,13 +182,14 @@ export class TaskRunner {
       `Task ${letter.funcPath === null ? '(unreadable)' : `"${letter.funcPath}"`} on queue "${queue.name}" ${kept ? 'moved to dead letters' : 'dropped'} (${letter.reason}): ${letter.error}`,
       letter.reason === 'failed' && error instanceof Error ? error.stack : undefined,
     );
-    await this.settle(slot, () => queue.bury(slot.id, letter));
+    const workerId = slot.id; // settle may give the slot a new id
+    const written = await this.settle(slot, () => queue.bury(workerId, letter));
     this.deps.events.emit('failed', {
       queue: queue.name,
       name: letter.funcPath,
-      workerId: slot.id,
+      workerId,
       error: error ?? new DelayedError(letter.error),
-      outcome: kept ? 'buried' : 'dropped',
+      outcome: !written ? 'interrupted' : kept ? 'buried' : 'dropped',
     });
   }
 
@@ -196,13 +198,14 @@ export class TaskRunner {
    * outcome is unknown and the processing entry may still hold the task: the slot takes a
    * new id, so the old entry is left to the sweeper instead of being overwritten.
    */
-  private async settle(slot: Slot, write: () => Promise<unknown>): Promise<void> {
+  private async settle(slot: Slot, write: () => Promise<unknown>): Promise<boolean> {
     // Disconnected: wait for the reconnect rather than fail at once, so a blip does not turn
     // an outcome into a re-run. A worker that closes meanwhile leaves the task recorded.
     while (this.deps.redis.status !== 'ready') {
-      if (this.deps.closed()) return;
+      if (this.deps.closed()) return false;
       await sleep(DEFAULT_ERROR_BACKOFF / 10);
     }
+    let written = true;
     try {
       await this.deps.loss.guard(write());
     } catch (error) {
@@ -210,8 +213,10 @@ export class TaskRunner {
         `Could not record a task's outcome: ${errorMessage(error)}; a sweeper will requeue it`,
       );
       this.deps.pool.retire([slot]);
+      written = false;
     }
     this.deps.pool.free(slot);
+    return written;
   }
 
   /**

@@ -11,8 +11,9 @@ export interface TaskFailedEvent extends TaskEvent {
   readonly error: unknown;
   /**
    * retried: back in the queue; buried: a dead letter; dropped: logged and released;
-   * interrupted: it ended after the shutdown deadline aborted it, and stays recorded for a
-   * sweeper to run again.
+   * interrupted: nothing could be written for it (the shutdown deadline aborted it, or the
+   * worker closed or lost Redis before its outcome was recorded): it stays recorded, and a
+   * sweeper runs it again once its worker id expires.
    */
   readonly outcome: 'retried' | 'buried' | 'dropped' | 'interrupted';
 }

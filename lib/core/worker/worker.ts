@@ -240,12 +240,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Disconnected: the commands would fail at once; the reconnect refreshes every id.
     if (this.state === 'closed' || this.commands.status !== 'ready') return;
     this.pool.refresh().catch((error) => {
+      // A refused write (READONLY after a failover, OOM) lets the keys expire: a sweeper
+      // elsewhere would then re-run tasks running here. Say so loudly.
       this.logger.warn(`Keep-alive failed: ${errorMessage(error)}`);
     });
   };
 
   private readonly connectionLost = (): void => {
-    if (!this.online || this.state === 'closed') return;
+    // Before start() is done (this.loop unset) a connection coming up is no reconnect.
+    if (this.loop === undefined || !this.online || this.state === 'closed') return;
     this.online = false;
     this.logger.warn(
       `Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`,
@@ -253,7 +256,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   };
 
   private readonly reconnected = (): void => {
-    if (this.online || this.state === 'new' || this.state === 'closed') return;
+    if (this.loop === undefined || this.online || this.state === 'closed') return;
     this.online = true;
     this.logger.log(`Reconnected to Redis at ${describeRedis(this.commands)}`);
     // A restarted server may have lost the liveness keys: claim them again before the next
