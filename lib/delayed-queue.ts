@@ -1,6 +1,14 @@
 import type { Type } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { type DeadLetters, NodeTask, Queue, type QueueOptions, type Task } from './core/index.js';
+import {
+  type DeadLetters,
+  NodeTask,
+  Queue,
+  type QueueOptions,
+  type ScheduledTask,
+  type ScheduleTime,
+  type Task,
+} from './core/index.js';
 import { getTaskMetadata } from './task-metadata.accessor.js';
 
 /** The names of `T`'s methods. */
@@ -56,12 +64,8 @@ export class DelayedQueue {
     method: K,
     ...args: MethodArgs<T, K>
   ): Promise<void> {
-    const metadata = getTaskMetadata(type, method);
-    if (metadata === undefined) {
-      throw new TypeError(`${type.name}.${method} is not a task: decorate it with @Task()`);
-    }
-    const queue = this.route(metadata.queue);
-    await queue.enqueue(new NodeTask(metadata.name, args, {}, metadata.retry));
+    const [queue, task] = this.taskOf(type, method, args);
+    await queue.enqueue(task);
   }
 
   /** Enqueues a task: a `NodeTask` for a Node handler, a `PyTask` or `GoTask` for a Python or Go worker. */
@@ -79,6 +83,47 @@ export class DelayedQueue {
     return this.queue.len();
   }
 
+  /**
+   * The same calls, scheduled for later: `{ delay: ms }` from now (on Redis' clock) or
+   * `{ at: Date }`. Each returns the scheduled task(s), which `cancel()` takes.
+   *
+   * ```ts
+   * const reminder = await this.queue.with({ delay: 24 * 3_600_000 }).delay(Mailer, 'remind', userId);
+   * await this.queue.cancel(reminder);   // true if it was not due yet
+   * ```
+   */
+  with(when: ScheduleTime): ScheduledCalls {
+    return new ScheduledCalls(this, when);
+  }
+
+  /** Cancels a scheduled task that is not due yet; false if it was due (or cancelled) already. */
+  cancel(task: ScheduledTask): Promise<boolean> {
+    return this.route(task.queue).cancel(task);
+  }
+
+  /** Tasks scheduled on this queue and not due yet. */
+  scheduledCount(): Promise<number> {
+    return this.queue.scheduledCount();
+  }
+
+  /** @internal The engine's queue of a `@Task()` handler's call, and the task it enqueues. */
+  taskOf<T, K extends MethodName<T>>(
+    type: Type<T>,
+    method: K,
+    args: MethodArgs<T, K>,
+  ): [Queue, NodeTask] {
+    const metadata = getTaskMetadata(type, method);
+    if (metadata === undefined) {
+      throw new TypeError(`${type.name}.${method} is not a task: decorate it with @Task()`);
+    }
+    return [this.route(metadata.queue), new NodeTask(metadata.name, args, {}, metadata.retry)];
+  }
+
+  /** @internal The engine's queue this one enqueues into. */
+  get engineQueue(): Queue {
+    return this.queue;
+  }
+
   private route(name: string | undefined): Queue {
     if (name === undefined) return this.queue;
     let queue = this.routes.get(name);
@@ -87,6 +132,34 @@ export class DelayedQueue {
       this.routes.set(name, queue);
     }
     return queue;
+  }
+}
+
+/** Calls of a DelayedQueue scheduled for one time; made by `queue.with({ delay } | { at })`. */
+export class ScheduledCalls {
+  constructor(
+    private readonly queue: DelayedQueue,
+    private readonly when: ScheduleTime,
+  ) {}
+
+  /** Schedules a call of a `@Task()` method, type-checked like `DelayedQueue.delay`. */
+  delay<T, K extends MethodName<T>>(
+    type: Type<T>,
+    method: K,
+    ...args: MethodArgs<T, K>
+  ): Promise<ScheduledTask> {
+    const [queue, task] = this.queue.taskOf(type, method, args);
+    return queue.schedule(task, this.when);
+  }
+
+  /** Schedules a task: a `NodeTask`, or a `PyTask`/`GoTask` for a Python or Go worker. */
+  enqueue(task: Task): Promise<ScheduledTask> {
+    return this.queue.engineQueue.schedule(task, this.when);
+  }
+
+  /** Schedules many tasks for the same time. */
+  enqueueMany(tasks: readonly Task[]): Promise<ScheduledTask[]> {
+    return this.queue.engineQueue.scheduleMany(tasks, this.when);
   }
 }
 

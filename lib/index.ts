@@ -10,7 +10,7 @@ export type {
 } from './delayed.options.js';
 export { Task, type TaskOptions } from './task.decorator.js';
 export { getTaskMetadata, type TaskMetadata } from './task-metadata.accessor.js';
-export { DelayedQueue, type MethodArgs, type MethodName } from './delayed-queue.js';
+export { DelayedQueue, type MethodArgs, type MethodName, ScheduledCalls } from './delayed-queue.js';
 export { InjectQueue } from './inject-queue.decorator.js';
 export { DELAYED_CONNECTION, DELAYED_MODULE_OPTIONS, getQueueToken } from './delayed.constants.js';
 export { DelayedHost, type DelayedConnection } from './delayed.host.js';
@@ -29,6 +29,8 @@ export {
   PyTask,
   RedisUnavailableError,
   RETRY_FOREVER,
+  type ScheduledTask,
+  type ScheduleTime,
   ShutdownDeadlineError,
   Sweeper,
   type TaskContext,

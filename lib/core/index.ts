@@ -44,6 +44,7 @@ export {
 } from './protocol/task.js';
 export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
 export { Queue, type QueueOptions } from './queue/queue.js';
+export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
 export {
   closeConnection,
   type ConnectionOption,

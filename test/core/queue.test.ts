@@ -18,6 +18,8 @@ describe('queue keys', () => {
       notifications: 'default_noti',
       processing: 'default_processing',
       dead: 'default_dead',
+      scheduled: 'default_scheduled',
+      scheduledTasks: 'default_scheduled_tasks',
     });
     assert.equal(queueKeys('{emails}').processing, '{emails}_processing');
     assert.throws(() => queueKeys(''), /non-empty string/);

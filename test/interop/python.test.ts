@@ -172,6 +172,55 @@ describe('Python delayed -> nestjs-delayed', () => {
 });
 
 describe('nestjs-delayed -> Python delayed', () => {
+  it('schedules PyTasks that the Python worker runs once due (our sweeper moves them in)', async () => {
+    const queue = new Queue(redis, uniqueName('node2py-later'));
+    const resultsKey = uniqueName('results');
+    const scheduled = await queue.scheduleMany(
+      [
+        new PyTask('interop_tasks:record', ['later', 1]),
+        new PyTask('interop_tasks:record', ['later', 1]),
+      ],
+      { delay: 500 },
+    );
+    const sweeper = new Sweeper({ queues: [queue], logger: quietLogger });
+    sweeper.start();
+    const worker = python([
+      'worker',
+      '--redis',
+      server.url,
+      '--queue',
+      queue.name,
+      '--results-key',
+      resultsKey,
+      '--dequeue-timeout',
+      '0.2',
+    ]);
+    try {
+      await worker.waitForLine(/"event":\s*"ready"/);
+      await eventually(
+        async () => (await redis.llen(resultsKey)) === 2,
+        15_000,
+        'both scheduled tasks run',
+      );
+      assert.ok(Date.now() >= scheduled[0]!.dueAt, 'not before their time');
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+      await sweeper.stop();
+    }
+    const got = await records(resultsKey);
+    assert.deepEqual(
+      got.map((r) => fromTagged(r.args)),
+      [
+        ['later', 1],
+        ['later', 1],
+      ],
+    );
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    assert.equal(await redis.exists(`${queue.name}_scheduled`, `${queue.name}_scheduled_tasks`), 0);
+    await redis.del(resultsKey);
+  });
+
   it('enqueues PyTasks the Python worker runs, every value of the matrix intact', async () => {
     const queue = new Queue(redis, uniqueName('node2py'));
     const resultsKey = uniqueName('results');

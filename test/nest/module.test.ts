@@ -724,3 +724,39 @@ describe('a producer-only app with Redis down', () => {
     assert.ok(Date.now() - started < 1_000, `close took ${Date.now() - started} ms`);
   });
 });
+
+describe('DelayedQueue.with: later work', () => {
+  it('schedules typed calls and tasks for later, routes them by @Task({ queue }), and cancels', async () => {
+    calls.length = 0;
+    const queue = uniqueName();
+    const application = await app(
+      [DelayedModule.forRoot({ connection: db.server.url, queue, worker: fastWorker() })],
+      [Mailer],
+    );
+    try {
+      const delayed = application.get(DelayedQueue);
+      const later = delayed.with({ delay: 300 });
+      const sent = await later.delay(Mailer, 'send', 'later@y.z', 'in 300 ms');
+      const cancelled = await later.delay(Mailer, 'send', 'never@y.z', 'cancelled');
+      const digest = await delayed
+        .with({ at: new Date(Date.now() + 100) })
+        .enqueue(new NodeTask('mail.digest', [3]));
+      assert.equal(sent.queue, queue);
+      assert.equal(await delayed.scheduledCount(), 3);
+      assert.equal(await delayed.cancel(cancelled), true);
+      await sleep(150);
+      assert.deepEqual(
+        calls.map((c) => c.name),
+        ['digest'],
+      );
+      await eventually(() => calls.length === 2, 5_000, 'the scheduled send');
+      assert.deepEqual(calls[1], { name: 'send', args: ['later@y.z', 'in 300 ms'] });
+      assert.ok(Date.now() >= sent.dueAt && digest.dueAt < sent.dueAt);
+      assert.equal(await delayed.cancel(sent), false, 'already run');
+    } finally {
+      await application.close();
+    }
+    assert.deepEqual(await leftoverKeys(db.redis, queue), []);
+    assert.equal(await db.redis.exists(`${queue}_scheduled`, `${queue}_scheduled_tasks`), 0);
+  });
+});

@@ -7,6 +7,7 @@ import {
   throwOnProblems,
 } from '../options.js';
 import type { Queue } from '../queue/queue.js';
+import { Promoter } from './promoter.js';
 import { requeueLost, type SweepResult } from './requeue-lost.js';
 
 export interface SweeperOptions {
@@ -34,11 +35,20 @@ export class Sweeper {
     this.interval = resolveSettings(SWEEPER_OPTIONS, options, '', problems).interval;
     throwOnProblems('sweeper options', problems);
     this.logger = options.logger ?? consoleLogger;
+    this.promoter = new Promoter(
+      this.queues,
+      this.logger,
+      Math.min(...this.queues.map((q) => q.redisTimeout), 5_000),
+    );
   }
+
+  /** Moves scheduled tasks in when due, between sweeps. */
+  private readonly promoter: Promoter;
 
   /** Adds a queue to sweep (a queue already swept, by name, is ignored). */
   add(queue: Queue): void {
     if (!this.queues.some((known) => known.name === queue.name)) this.queues.push(queue);
+    this.promoter.add(queue);
   }
 
   /** The names of the queues swept. */
@@ -56,6 +66,7 @@ export class Sweeper {
     this.timer = setInterval(() => void this.tick(), this.interval);
     this.timer.unref();
     void this.tick();
+    this.promoter.start();
   }
 
   /**
@@ -66,13 +77,15 @@ export class Sweeper {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    if (this.sweeping === undefined) return;
+    const promoterStopped = this.promoter.stop();
+    if (this.sweeping === undefined) return promoterStopped;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.sweeping,
       new Promise<void>((resolve) => (timer = setTimeout(resolve, DEFAULT_QUIT_TIMEOUT))),
     ]);
     clearTimeout(timer);
+    await promoterStopped;
   }
 
   /**

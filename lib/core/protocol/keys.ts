@@ -12,6 +12,10 @@ export interface QueueKeys {
   readonly processing: string;
   /** List of dead letters (ours, not part of the peers' protocol). */
   readonly dead: string;
+  /** Sorted set of scheduled task ids, scored by due time in ms on Redis' clock (ours). */
+  readonly scheduled: string;
+  /** Hash: scheduled task id -> the task bytes it will enqueue (ours). */
+  readonly scheduledTasks: string;
 }
 
 export function queueKeys(name: string): QueueKeys {
@@ -23,5 +27,7 @@ export function queueKeys(name: string): QueueKeys {
     notifications: `${name}_noti`,
     processing: `${name}_processing`,
     dead: `${name}_dead`,
+    scheduled: `${name}_scheduled`,
+    scheduledTasks: `${name}_scheduled_tasks`,
   };
 }

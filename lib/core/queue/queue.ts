@@ -14,6 +14,8 @@ import type { Task } from '../protocol/task.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { DeadLetters } from './dead-letters.js';
+import { newScheduleId, scheduleArgs, type ScheduledTask, type ScheduleTime } from './schedule.js';
+import { scheduleSignals } from './schedule-signals.js';
 
 export interface QueueOptions {
   /**
@@ -128,6 +130,60 @@ export class Queue {
       this.redisTimeout,
       `an enqueue of ${tasks.length} task(s)`,
     );
+  }
+
+  /**
+   * Schedules a task to be enqueued later: after `{ delay }` ms (Redis' clock) or `{ at }` an
+   * instant. A worker or sweeper of this library moves it into the queue when it is due, as
+   * plain task bytes, so any family member's worker can run it. Returns what `cancel` takes.
+   */
+  async schedule(task: Task | Buffer, when: ScheduleTime): Promise<ScheduledTask> {
+    const [scheduled] = await this.scheduleMany([task], when);
+    return scheduled!;
+  }
+
+  /** Schedules many tasks for one time, in one atomic script call per 10,000. */
+  async scheduleMany(
+    tasks: readonly (Task | Buffer)[],
+    when: ScheduleTime,
+  ): Promise<ScheduledTask[]> {
+    const [mode, time] = scheduleArgs(when);
+    const scheduled: ScheduledTask[] = [];
+    for (let i = 0; i < tasks.length; i += TASKS_PER_ENQUEUE_CALL) {
+      const args: (string | Buffer)[] = [mode, time];
+      const ids: string[] = [];
+      for (const task of tasks.slice(i, i + TASKS_PER_ENQUEUE_CALL)) {
+        const id = newScheduleId();
+        ids.push(id);
+        args.push(id, Buffer.isBuffer(task) ? task : encodeTask(task));
+      }
+      if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+      const [dueAt, now] = (await withinTimeout(
+        this.redis,
+        scripts.schedule.run(this.redis, this.keys, args),
+        this.redisTimeout,
+        `a schedule of ${ids.length} task(s)`,
+      )) as [number, number];
+      for (const id of ids) scheduled.push({ id, queue: this.name, dueAt });
+      // Promoters in this process re-arm at once; others find it within their poll.
+      scheduleSignals.emit('scheduled', this.name, dueAt - now);
+    }
+    return scheduled;
+  }
+
+  /**
+   * Cancels a scheduled task that is not due yet. Returns false if it was not scheduled any
+   * more (already moved into the queue, or cancelled before).
+   */
+  async cancel(task: ScheduledTask | string): Promise<boolean> {
+    const id = typeof task === 'string' ? task : task.id;
+    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+    return (await scripts.cancel.run(this.redis, this.keys, [id])) === 1;
+  }
+
+  /** Tasks scheduled and not due (or not moved) yet. */
+  scheduledCount(): Promise<number> {
+    return this.redis.zcard(this.keys.scheduled);
   }
 
   /** Tasks waiting in the queue (not counting those being processed). */

@@ -10,6 +10,8 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
   N_noti: 'notifications',
   N_processing: 'processing',
   N_dead: 'dead',
+  N_scheduled: 'scheduled',
+  N_scheduled_tasks: 'scheduledTasks',
 };
 
 /**
@@ -52,7 +54,7 @@ function headerKeys(name: string, source: string): (keyof QueueKeys)[] {
     const known = KEY_NAMES[key!];
     if (Number(index) !== keys.length + 1 || known === undefined) {
       throw new DelayedError(
-        `${name}.lua: its header must list KEYS[1], KEYS[2], … in order, each a queue key (N, N_noti, N_processing, N_dead); KEYS[${index}] is ${key}`,
+        `${name}.lua: its header must list KEYS[1], KEYS[2], … in order, each a queue key (${Object.keys(KEY_NAMES).join(', ')}); KEYS[${index}] is ${key}`,
       );
     }
     keys.push(known);
@@ -77,4 +79,7 @@ export const scripts = {
   dequeue: load('dequeue'),
   requeueLost: load('requeue_lost'),
   requeueDead: load('requeue_dead'),
+  schedule: load('schedule'),
+  cancel: load('cancel'),
+  promote: load('promote'),
 } as const;

@@ -16,7 +16,8 @@ export class WorkerQueue {
 
   constructor(
     queue: Queue,
-    private readonly redis: Redis,
+    /** The worker's command connection. */
+    readonly redis: Redis,
   ) {
     this.name = queue.name;
     this.keys = queue.keys;

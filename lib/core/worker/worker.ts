@@ -12,6 +12,7 @@ import {
   whenReady,
   withinTimeout,
 } from '../redis/connection.js';
+import { Promoter } from '../maintenance/promoter.js';
 import { ConnectionLoss } from '../redis/connection-loss.js';
 import { assertWorkerCanRun } from '../redis/redis-version.js';
 import { Fetcher } from './fetcher.js';
@@ -51,6 +52,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly releases: ReleaseBatcher;
   private readonly runner: TaskRunner;
   private readonly fetcher: Fetcher;
+  /** Moves the queues' scheduled tasks in when due, over the command connection. */
+  private readonly promoter: Promoter;
 
   /** Tasks running now, and who waits for that number to reach zero. */
   private running = 0;
@@ -102,6 +105,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       shutdownSignal: this.shutdownDeadline.signal,
       closed,
     });
+    this.promoter = new Promoter(this.queues, this.logger, this.settings.redisTimeout);
     this.fetcher = new Fetcher({
       queues: this.queues,
       pool: this.pool,
@@ -161,6 +165,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keepAliveTimer = setInterval(this.refreshLiveness, this.settings.keepAliveInterval);
     this.keepAliveTimer.unref();
     this.loop = this.fetcher.loop();
+    this.promoter.start();
   }
 
   /**
@@ -172,6 +177,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.fetcher.interrupt();
+    const promoterStopped = this.promoter.stop();
     const { shutdownTimeout } = this.settings;
     const deadline = Date.now() + shutdownTimeout;
     const draining = this.running;
@@ -197,7 +203,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       );
     }
     this.releases.flush();
-    await waitUntil(this.releases.settled(), deadline);
+    await waitUntil(Promise.all([this.releases.settled(), promoterStopped]), deadline);
     if (finished && draining > 0) this.logger.log('Drained: every running task ended');
     if (!finished) {
       this.logger.warn(
@@ -263,6 +269,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // dequeue (sent on this connection, so it goes first), or a sweeper would take tasks
     // that are running here for the tasks of a dead worker.
     this.refreshLiveness();
+    // Scheduled tasks that came due while Redis was away move in now, not at the next look.
+    this.promoter.nudge();
   };
 
   private startTask(queue: WorkerQueue, slot: Slot, bytes: Buffer): void {

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { InvalidOptionsError } from '../errors.js';
+
+/** When a scheduled task is due: after a delay, or at an instant. */
+export type ScheduleTime =
+  /** Milliseconds from now, measured on Redis' clock (the caller's clock plays no part). */
+  | { readonly delay: number }
+  /** An instant (a Date, or ms since the epoch), as the caller's clock tells it. */
+  | { readonly at: Date | number };
+
+/** A task waiting for its time: what `cancel()` takes, and when it is due. */
+export interface ScheduledTask {
+  /** The task's id in the queue's schedule (not part of the task's bytes). */
+  readonly id: string;
+  /** The queue it will be enqueued into. */
+  readonly queue: string;
+  /** When it is due, in ms since the epoch on Redis' clock. */
+  readonly dueAt: number;
+}
+
+/** The script arguments of a schedule time: its mode and its number, checked. */
+export function scheduleArgs(when: ScheduleTime): ['in' | 'at', string] {
+  if (when !== null && typeof when === 'object' && 'delay' in when) {
+    const { delay } = when;
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0) {
+      throw new InvalidOptionsError(
+        `delay must be a whole number of milliseconds >= 0, got ${String(delay)}`,
+      );
+    }
+    return ['in', String(delay)];
+  }
+  if (when !== null && typeof when === 'object' && 'at' in when) {
+    const at = when.at instanceof Date ? when.at.getTime() : when.at;
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new InvalidOptionsError(
+        `at must be a Date or ms since the epoch, got ${String(when.at)}`,
+      );
+    }
+    return ['at', String(Math.round(at))];
+  }
+  throw new InvalidOptionsError(
+    'A schedule needs { delay: ms } or { at: Date | ms since the epoch }',
+  );
+}
+
+/** A new scheduled-task id: 16 random bytes as hex. */
+export function newScheduleId(): string {
+  return randomBytes(16).toString('hex');
+}
