@@ -27,6 +27,12 @@ import { type CeilingResult, ceilingUnavailable, redisCeiling } from './scenario
 import { drain } from './scenarios/drain.js';
 import { latency } from './scenarios/latency.js';
 import { memory } from './scenarios/memory.js';
+import {
+  lateness,
+  scheduledBulkAdd,
+  scheduledMemory,
+  scheduledSequentialAdd,
+} from './scenarios/scheduled.js';
 import { GO_PEER, type PeerResult, pythonPeerDrain } from './scenarios/peers.js';
 import type { PairScenario } from './scenarios/scenario.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
@@ -50,6 +56,11 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   latency(1),
   latency(100),
   memory,
+  scheduledSequentialAdd,
+  scheduledBulkAdd,
+  lateness(1),
+  lateness(100),
+  scheduledMemory,
 ];
 
 async function runOnce(

@@ -17,6 +17,9 @@ export interface Sizes {
   /** Pause after each latency sample, so the next one finds the worker idle again (ms). */
   readonly latencyGapMs: number;
   readonly memory: number;
+  /** Tasks scheduled at random instants over `latenessWindowMs`, for their lateness. */
+  readonly lateness: number;
+  readonly latenessWindowMs: number;
   readonly peerDrain: number;
   /** redis-benchmark -n */
   readonly ceilingRequests: number;
@@ -34,6 +37,8 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     latencySamples: smoke ? 100 : 500,
     latencyGapMs: 1,
     memory: 4 * n,
+    lateness: 2 * n,
+    latenessWindowMs: smoke ? 1_000 : 10_000,
     peerDrain: n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };

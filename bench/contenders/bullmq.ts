@@ -53,6 +53,21 @@ export class BullmqContender implements Contender {
     return this.q.getWaitingCount();
   }
 
+  async addScheduled(index: number, delayMs: number): Promise<void> {
+    await this.q.add(TASK_NAME, [index], { delay: delayMs });
+  }
+
+  async addScheduledBulk(from: number, count: number, delayMs: number): Promise<void> {
+    const jobs: { name: string; data: Payload; opts: { delay: number } }[] = new Array(count);
+    for (let i = 0; i < count; i++)
+      jobs[i] = { name: TASK_NAME, data: [from + i], opts: { delay: delayMs } };
+    await this.q.addBulk(jobs);
+  }
+
+  scheduledBacklog(): Promise<number> {
+    return this.q.getDelayedCount();
+  }
+
   async worker(hooks: WorkerHooks): Promise<BenchWorker> {
     const onStart = hooks.onStart;
     const worker = new Worker<Payload>(
@@ -77,8 +92,10 @@ export class BullmqContender implements Contender {
   }
 
   async finished(count: number): Promise<boolean> {
-    const counts = await this.q.getJobCounts('completed', 'wait', 'active');
-    return counts.completed === count && counts.wait === 0 && counts.active === 0;
+    const counts = await this.q.getJobCounts('completed', 'wait', 'active', 'delayed');
+    return (
+      counts.completed === count && counts.wait === 0 && counts.active === 0 && counts.delayed === 0
+    );
   }
 
   async close(): Promise<void> {

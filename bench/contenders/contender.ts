@@ -38,6 +38,12 @@ export interface Contender {
   addBulk(from: number, count: number): Promise<void>;
   /** Tasks waiting to be taken. */
   backlog(): Promise<number>;
+  /** Adds task `index` to run after `delayMs`, one round trip awaited by the caller. */
+  addScheduled(index: number, delayMs: number): Promise<void>;
+  /** Adds tasks `from .. from + count - 1`, all to run after `delayMs`, in one bulk call. */
+  addScheduledBulk(from: number, count: number, delayMs: number): Promise<void>;
+  /** Tasks scheduled and not due yet. */
+  scheduledBacklog(): Promise<number>;
   /**
    * Builds a worker with its own connections and waits until they are up. What stays
    * untimed is only the connecting; the library's own start-up work is timed.

@@ -50,6 +50,20 @@ export class OursContender implements Contender {
     return this.q.len();
   }
 
+  async addScheduled(index: number, delayMs: number): Promise<void> {
+    await this.q.schedule(new NodeTask(TASK_NAME, [index]), { delay: delayMs });
+  }
+
+  async addScheduledBulk(from: number, count: number, delayMs: number): Promise<void> {
+    const tasks: NodeTask[] = new Array(count);
+    for (let i = 0; i < count; i++) tasks[i] = new NodeTask(TASK_NAME, [from + i]);
+    await this.q.scheduleMany(tasks, { delay: delayMs });
+  }
+
+  scheduledBacklog(): Promise<number> {
+    return this.q.scheduledCount();
+  }
+
   async worker(hooks: WorkerHooks): Promise<BenchWorker> {
     const handlers = new HandlerRegistry();
     const onStart = hooks.onStart;
@@ -70,7 +84,14 @@ export class OursContender implements Contender {
 
   async finished(): Promise<boolean> {
     const keys = this.q.keys;
-    return (await this.redis!.exists(keys.tasks, keys.notifications, keys.processing)) === 0;
+    const left = [
+      keys.tasks,
+      keys.notifications,
+      keys.processing,
+      keys.scheduled,
+      keys.scheduledTasks,
+    ];
+    return (await this.redis!.exists(...left)) === 0;
   }
 
   async close(): Promise<void> {
