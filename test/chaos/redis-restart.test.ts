@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -180,5 +183,64 @@ describe('Redis unreachable or silent', () => {
     await sweeper.stop();
     assert.ok(Date.now() - started < 3_000, `stop took ${Date.now() - started} ms`);
     client.disconnect();
+  });
+});
+
+describe('Redis restarted (AOF) while tasks are scheduled', () => {
+  it('loses none, runs none early, and moves the due ones at once after the restart', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'aof-'));
+    const aof = ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
+    let server = spawnRedis(port, [], aof);
+    await waitForServer(port);
+    const producer = new Redis({ port, host: '127.0.0.1' });
+    producer.on('error', () => undefined);
+    const queue = new Queue(producer, uniqueName('aof'));
+    const ran = new Map<number, number>();
+    const handlers = new HandlerRegistry();
+    handlers.register('Aof:run', (n: number) => {
+      ran.set(n, Date.now());
+    });
+    const worker = new Worker({
+      queues: [queue],
+      handlers,
+      concurrency: 5,
+      dequeueTimeout: 200,
+      logger: quietLogger,
+    });
+    await worker.start();
+    try {
+      const early = await queue.scheduleMany(
+        Array.from({ length: 10 }, (_, n) => new NodeTask('Aof:run', [n])),
+        { delay: 800 },
+      );
+      const late = await queue.scheduleMany(
+        Array.from({ length: 10 }, (_, n) => new NodeTask('Aof:run', [10 + n])),
+        { delay: 2_500 },
+      );
+      await sleep(300);
+      await stopProcess(server, 'SIGKILL');
+      // Down while the first ten come due: no promoter can move them until Redis is back.
+      await sleep(1_000);
+      server = spawnRedis(port, [], aof);
+      await waitForServer(port);
+      const back = Date.now();
+      await eventually(() => ran.size === 20, 10_000, `all 20 scheduled tasks (got ${ran.size})`);
+      for (let n = 0; n < 10; n++) {
+        assert.ok(ran.get(n)! >= early[n]!.dueAt - 1, `task ${n} not early`);
+        assert.ok(ran.get(n)! - back < 1_500, `task ${n} moved soon after the restart`);
+      }
+      for (let n = 10; n < 20; n++) {
+        assert.ok(ran.get(n)! >= late[n - 10]!.dueAt - 1, `task ${n} not early`);
+        assert.ok(ran.get(n)! - late[n - 10]!.dueAt < 1_500, `task ${n} on time`);
+      }
+      await sleep(200);
+      assert.equal(ran.size, 20);
+    } finally {
+      await worker.close();
+      producer.disconnect();
+      await stopProcess(server);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

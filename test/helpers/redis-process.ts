@@ -32,7 +32,12 @@ export async function freePort(): Promise<number> {
  * Starts redis-server on `port`. `prefix` runs it under another command (the bench pins it
  * to a CPU with `taskset -c 1`).
  */
-export function spawnRedis(port: number, prefix: readonly string[] = []): ChildProcess {
+export function spawnRedis(
+  port: number,
+  prefix: readonly string[] = [],
+  /** More server arguments; later ones win, so `['--appendonly', 'yes']` turns AOF on. */
+  extra: readonly string[] = [],
+): ChildProcess {
   const [command, ...prefixArgs] = [...prefix, REDIS_SERVER];
   const child = spawn(
     command!,
@@ -40,6 +45,7 @@ export function spawnRedis(port: number, prefix: readonly string[] = []): ChildP
       ...prefixArgs,
       ...['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'],
       ...['--loglevel', 'warning', '--protected-mode', 'yes'],
+      ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
