@@ -58,6 +58,16 @@ function python(args: string[]): Spawned {
   return spawned;
 }
 
+/** A Python `delayed` worker serving `queue`, its tasks recording to `resultsKey`, once ready. */
+async function pythonWorker(queue: string, resultsKey: string): Promise<Spawned> {
+  const worker = python([
+    ...['worker', '--redis', server.url, '--queue', queue],
+    ...['--results-key', resultsKey, '--dequeue-timeout', '0.2'],
+  ]);
+  await worker.waitForLine(/"event":\s*"ready"/);
+  return worker;
+}
+
 async function pythonOnce(args: string[]): Promise<string[]> {
   const spawned = python(args);
   const code = await spawned.exited;
@@ -184,19 +194,8 @@ describe('nestjs-delayed -> Python delayed', () => {
     );
     const sweeper = new Sweeper({ queues: [queue], logger: quietLogger });
     sweeper.start();
-    const worker = python([
-      'worker',
-      '--redis',
-      server.url,
-      '--queue',
-      queue.name,
-      '--results-key',
-      resultsKey,
-      '--dequeue-timeout',
-      '0.2',
-    ]);
+    const worker = await pythonWorker(queue.name, resultsKey);
     try {
-      await worker.waitForLine(/"event":\s*"ready"/);
       await eventually(
         async () => (await redis.llen(resultsKey)) === 2,
         15_000,
@@ -234,19 +233,8 @@ describe('nestjs-delayed -> Python delayed', () => {
           ),
       ),
     );
-    const worker = python([
-      'worker',
-      '--redis',
-      server.url,
-      '--queue',
-      queue.name,
-      '--results-key',
-      resultsKey,
-      '--dequeue-timeout',
-      '0.2',
-    ]);
+    const worker = await pythonWorker(queue.name, resultsKey);
     try {
-      await worker.waitForLine(/"event":\s*"ready"/);
       await eventually(
         async () => (await redis.llen(resultsKey)) === valueCases.length,
         15_000,
