@@ -96,9 +96,12 @@ export class DelayedQueue {
     return new ScheduledCalls(this, when);
   }
 
-  /** Cancels a scheduled task that is not due yet; false if it was due (or cancelled) already. */
-  cancel(task: ScheduledTask): Promise<boolean> {
-    return this.route(task.queue).cancel(task);
+  /**
+   * Cancels a scheduled task that is not due yet; false if it was due (or cancelled) already.
+   * Takes what scheduling returned (routed to its queue), or an id of this queue's.
+   */
+  cancel(task: ScheduledTask | string): Promise<boolean> {
+    return typeof task === 'string' ? this.queue.cancel(task) : this.route(task.queue).cancel(task);
   }
 
   /** Tasks scheduled on this queue and not due yet. */

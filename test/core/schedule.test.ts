@@ -184,3 +184,63 @@ describe('scheduled tasks', () => {
     assert.deepEqual(await allKeys(queue), []);
   });
 });
+
+describe('scheduled tasks, the edges', () => {
+  it('keeps the order of one scheduleMany, as an enqueue keeps it', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const order: number[] = [];
+    const handlers = new HandlerRegistry();
+    handlers.register('Order:run', (n: number) => {
+      order.push(n);
+    });
+    const worker = new Worker({
+      queues: [queue],
+      handlers,
+      dequeueTimeout: 200,
+      logger: quietLogger,
+    });
+    await worker.start();
+    try {
+      const tasks = Array.from({ length: 200 }, (_, n) => new NodeTask('Order:run', [n]));
+      await queue.scheduleMany(tasks, { delay: 100 });
+      await eventually(() => order.length === 200, 5_000, 'every task');
+      assert.deepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+      );
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('takes a task due in 40 days without a Node timer warning, and cancels it', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const sweeper = new Sweeper({ queues: [queue], logger: quietLogger });
+    sweeper.start();
+    try {
+      await sleep(50); // the promoter's first look is done: no timer is armed during the next
+      const far = await queue.schedule(new NodeTask('Far:run'), { delay: 40 * 24 * 3_600_000 });
+      await sleep(200);
+      assert.deepEqual(warnings, []);
+      assert.equal(await queue.cancel(far), true);
+    } finally {
+      process.off('warning', onWarning);
+      await sweeper.stop();
+    }
+    assert.deepEqual(await allKeys(queue), []);
+  });
+
+  it('refuses to cancel a task of another queue, and times beyond a Date', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const other = new Queue(db.redis, uniqueName());
+    const task = await other.schedule(new NodeTask('X:y'), { delay: 60_000 });
+    await assert.rejects(queue.cancel(task), /was scheduled on queue "q-[0-9a-f]+", not "q-/);
+    assert.equal(await other.cancel(task), true);
+    await assert.rejects(queue.schedule(new NodeTask('X:y'), { delay: 1e16 }), InvalidOptionsError);
+    await assert.rejects(queue.schedule(new NodeTask('X:y'), { at: -1 }), InvalidOptionsError);
+    assert.deepEqual(await allKeys(other), []);
+  });
+});

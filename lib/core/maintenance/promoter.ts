@@ -86,7 +86,10 @@ export class Promoter {
 
   private arm(ms: number): void {
     if (!this.running) return;
-    const at = Date.now() + ms;
+    // Never beyond a look's longest wait (a far-future task would overflow a Node timer), on
+    // a clock that does not jump with the wall clock.
+    ms = Math.min(ms, PROMOTE_MAX_WAIT);
+    const at = performance.now() + ms;
     if (this.timer !== undefined && at >= this.armedFor) return;
     clearTimeout(this.timer);
     this.armedFor = at;
@@ -101,14 +104,17 @@ export class Promoter {
       this.again = true;
       return;
     }
-    this.promoting = this.promoteAll().then((wait) => {
-      this.promoting = undefined;
-      if (this.again) {
-        this.again = false;
-        wait = 0;
-      }
-      this.arm(wait);
-    });
+    // promoteAll catches Redis errors itself; a throwing logger must not stop the promoter.
+    this.promoting = this.promoteAll()
+      .catch(() => PROMOTE_MAX_WAIT)
+      .then((wait) => {
+        this.promoting = undefined;
+        if (this.again) {
+          this.again = false;
+          wait = 0;
+        }
+        this.arm(wait);
+      });
   };
 
   /** One look at every queue; resolves with how long to wait before the next (never rejects). */

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_QUEUE_NAME } from '../defaults.js';
+import { InvalidOptionsError } from '../errors.js';
 import { TASKS_PER_ENQUEUE_CALL } from '../limits.js';
 import {
   DEAD_LETTER_OPTIONS,
@@ -148,14 +149,16 @@ export class Queue {
     when: ScheduleTime,
   ): Promise<ScheduledTask[]> {
     const [mode, time] = scheduleArgs(when);
+    // Every task is encoded before anything is written: a bad task fails the call whole.
+    const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
     const scheduled: ScheduledTask[] = [];
-    for (let i = 0; i < tasks.length; i += TASKS_PER_ENQUEUE_CALL) {
+    for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
       const args: (string | Buffer)[] = [mode, time];
       const ids: string[] = [];
-      for (const task of tasks.slice(i, i + TASKS_PER_ENQUEUE_CALL)) {
+      for (const bytes of encoded.slice(i, i + TASKS_PER_ENQUEUE_CALL)) {
         const id = newScheduleId();
         ids.push(id);
-        args.push(id, Buffer.isBuffer(task) ? task : encodeTask(task));
+        args.push(id, bytes);
       }
       if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
       const [dueAt, now] = (await withinTimeout(
@@ -176,9 +179,20 @@ export class Queue {
    * more (already moved into the queue, or cancelled before).
    */
   async cancel(task: ScheduledTask | string): Promise<boolean> {
+    if (typeof task !== 'string' && task.queue !== this.name) {
+      throw new InvalidOptionsError(
+        `Task ${task.id} was scheduled on queue "${task.queue}", not "${this.name}"`,
+      );
+    }
     const id = typeof task === 'string' ? task : task.id;
     if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
-    return (await scripts.cancel.run(this.redis, this.keys, [id])) === 1;
+    const cancelled = await withinTimeout(
+      this.redis,
+      scripts.cancel.run(this.redis, this.keys, [id]),
+      this.redisTimeout,
+      'a cancel',
+    );
+    return cancelled === 1;
   }
 
   /** Tasks scheduled and not due (or not moved) yet. */

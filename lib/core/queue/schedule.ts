@@ -14,7 +14,7 @@ export interface ScheduledTask {
   readonly id: string;
   /** The queue it will be enqueued into. */
   readonly queue: string;
-  /** When it is due, in ms since the epoch on Redis' clock. */
+  /** When it is due, in ms since the epoch (Redis' clock for a delay, the caller's for an `at`). */
   readonly dueAt: number;
 }
 
@@ -22,18 +22,18 @@ export interface ScheduledTask {
 export function scheduleArgs(when: ScheduleTime): ['in' | 'at', string] {
   if (when !== null && typeof when === 'object' && 'delay' in when) {
     const { delay } = when;
-    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0) {
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0 || delay > MAX_TIME) {
       throw new InvalidOptionsError(
-        `delay must be a whole number of milliseconds >= 0, got ${String(delay)}`,
+        `delay must be a whole number of milliseconds from 0 to ${MAX_TIME}, got ${String(delay)}`,
       );
     }
     return ['in', String(delay)];
   }
   if (when !== null && typeof when === 'object' && 'at' in when) {
     const at = when.at instanceof Date ? when.at.getTime() : when.at;
-    if (typeof at !== 'number' || !Number.isFinite(at)) {
+    if (typeof at !== 'number' || !Number.isFinite(at) || at < 0 || at > MAX_TIME) {
       throw new InvalidOptionsError(
-        `at must be a Date or ms since the epoch, got ${String(when.at)}`,
+        `at must be a Date or ms since the epoch, from 0 to ${MAX_TIME}, got ${String(when.at)}`,
       );
     }
     return ['at', String(Math.round(at))];
@@ -43,7 +43,21 @@ export function scheduleArgs(when: ScheduleTime): ['in' | 'at', string] {
   );
 }
 
-/** A new scheduled-task id: 16 random bytes as hex. */
+/** The latest time a schedule takes: the last instant a JavaScript Date can hold (ms). */
+const MAX_TIME = 8.64e15;
+
+let sequence = 0;
+
+/**
+ * A new scheduled-task id, 32 hex characters: the time (12), a per-process sequence (4), then
+ * 8 random bytes. Tasks due at the same instant leave the schedule in id order, so the tasks
+ * of one `scheduleMany` keep their order, as an enqueue keeps it.
+ */
 export function newScheduleId(): string {
-  return randomBytes(16).toString('hex');
+  sequence = (sequence + 1) & 0xffff;
+  return (
+    Date.now().toString(16).padStart(12, '0') +
+    sequence.toString(16).padStart(4, '0') +
+    randomBytes(8).toString('hex')
+  );
 }
