@@ -64,7 +64,7 @@ export class DelayedQueue {
     method: K,
     ...args: MethodArgs<T, K>
   ): Promise<void> {
-    const [queue, task] = this.taskOf(type, method, args);
+    const [queue, task] = this.callOf(type, method, args);
     await queue.enqueue(task);
   }
 
@@ -93,7 +93,11 @@ export class DelayedQueue {
    * ```
    */
   with(when: ScheduleTime): ScheduledCalls {
-    return new ScheduledCalls(this, when);
+    return new ScheduledCalls(
+      this.queue,
+      (type, method, args) => this.callOf(type, method, args),
+      when,
+    );
   }
 
   /**
@@ -109,22 +113,13 @@ export class DelayedQueue {
     return this.queue.scheduledCount();
   }
 
-  /** @internal The engine's queue of a `@Task()` handler's call, and the task it enqueues. */
-  taskOf<T, K extends MethodName<T>>(
-    type: Type<T>,
-    method: K,
-    args: MethodArgs<T, K>,
-  ): [Queue, NodeTask] {
+  /** The engine's queue of a `@Task()` handler's call, and the task it enqueues. */
+  private callOf(type: Type<unknown>, method: string, args: readonly unknown[]): [Queue, NodeTask] {
     const metadata = getTaskMetadata(type, method);
     if (metadata === undefined) {
       throw new TypeError(`${type.name}.${method} is not a task: decorate it with @Task()`);
     }
     return [this.route(metadata.queue), new NodeTask(metadata.name, args, {}, metadata.retry)];
-  }
-
-  /** @internal The engine's queue this one enqueues into. */
-  get engineQueue(): Queue {
-    return this.queue;
   }
 
   private route(name: string | undefined): Queue {
@@ -140,8 +135,14 @@ export class DelayedQueue {
 
 /** Calls of a DelayedQueue scheduled for one time; made by `queue.with({ delay } | { at })`. */
 export class ScheduledCalls {
+  /** @param callOf the queue and task of a `@Task()` call, as its DelayedQueue routes it */
   constructor(
-    private readonly queue: DelayedQueue,
+    private readonly queue: Queue,
+    private readonly callOf: (
+      type: Type<unknown>,
+      method: string,
+      args: readonly unknown[],
+    ) => [Queue, NodeTask],
     private readonly when: ScheduleTime,
   ) {}
 
@@ -151,18 +152,18 @@ export class ScheduledCalls {
     method: K,
     ...args: MethodArgs<T, K>
   ): Promise<ScheduledTask> {
-    const [queue, task] = this.queue.taskOf(type, method, args);
+    const [queue, task] = this.callOf(type, method, args);
     return queue.schedule(task, this.when);
   }
 
   /** Schedules a task: a `NodeTask`, or a `PyTask`/`GoTask` for a Python or Go worker. */
   enqueue(task: Task): Promise<ScheduledTask> {
-    return this.queue.engineQueue.schedule(task, this.when);
+    return this.queue.schedule(task, this.when);
   }
 
   /** Schedules many tasks for the same time. */
   enqueueMany(tasks: readonly Task[]): Promise<ScheduledTask[]> {
-    return this.queue.engineQueue.scheduleMany(tasks, this.when);
+    return this.queue.scheduleMany(tasks, this.when);
   }
 }
 

@@ -27,6 +27,7 @@ export class LuaScript {
   readonly sha: string;
   /** The queue keys the script takes, in KEYS order. */
   readonly keys: readonly (keyof QueueKeys)[];
+  private readonly keysOf = new WeakMap<QueueKeys, string[]>();
 
   constructor(
     readonly name: string,
@@ -38,7 +39,12 @@ export class LuaScript {
 
   /** Runs the script on a queue's keys; bulk replies come back as Buffers, integers as numbers. */
   async run(redis: Redis, queue: QueueKeys, args: readonly (string | Buffer)[]): Promise<unknown> {
-    const keys = this.keys.map((key) => queue[key]);
+    // A queue's keys never change: build its KEYS list once, not on every call.
+    let keys = this.keysOf.get(queue);
+    if (keys === undefined) {
+      keys = this.keys.map((key) => queue[key]);
+      this.keysOf.set(queue, keys);
+    }
     try {
       return await redis.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (error) {
