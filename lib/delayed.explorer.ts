@@ -43,6 +43,7 @@ export class DelayedExplorer implements OnModuleInit {
           bound,
           `${type.name}.${method}`,
           metadata.queue ?? this.options.queue,
+          { retry: metadata.retry, backoff: metadata.backoff },
         );
       }
     }

@@ -1,3 +1,4 @@
+import type { Backoff } from './core/index.js';
 import { TASK_METADATA } from './delayed.constants.js';
 import type { TaskOptions } from './task.decorator.js';
 
@@ -6,6 +7,7 @@ export interface TaskMetadata {
   readonly name: string;
   readonly queue: string | undefined;
   readonly retry: number;
+  readonly backoff: Backoff | undefined;
 }
 
 /**
@@ -24,5 +26,6 @@ export function getTaskMetadata(
     name: options.name ?? `${type.name}:${method}`,
     queue: options.queue,
     retry: options.retry ?? 0,
+    backoff: options.backoff,
   };
 }

@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import { type Backoff, resolveBackoff } from './core/index.js';
 import { TASK_METADATA } from './delayed.constants.js';
 
 export interface TaskOptions {
@@ -8,6 +9,12 @@ export interface TaskOptions {
   queue?: string;
   /** Times a failing run is retried (-1: for ever). Default 0. */
   retry?: number;
+  /**
+   * Wait before each retry (ms, or a fixed or exponential policy with a cap and jitter)
+   * instead of requeueing at once. Applies to every task of this handler, whoever enqueued
+   * it (a Python caller's `retry=3` included). Default: none, the peers' immediate requeue.
+   */
+  backoff?: Backoff;
 }
 
 /**
@@ -17,6 +24,7 @@ export interface TaskOptions {
  * @Task() send(to: string) {}                          // name 'Mailer:send'
  * @Task('mail.send') send(to: string) {}               // a name of your own
  * @Task({ queue: 'emails', retry: 3 }) send(to: string) {}
+ * @Task({ retry: 5, backoff: { type: 'exponential', delay: 1_000, maxDelay: 60_000, jitter: 0.2 } })
  * ```
  */
 export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator {
@@ -40,5 +48,7 @@ export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator 
       `@Task(): queue must be a non-empty string, got ${JSON.stringify(options.queue)}`,
     );
   }
+  // Checked here, so a wrong policy fails where it is written, not when the worker starts.
+  if (options.backoff !== undefined) resolveBackoff(options.backoff, '@Task()');
   return SetMetadata(TASK_METADATA, { ...options });
 }

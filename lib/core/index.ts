@@ -55,7 +55,13 @@ export {
 } from './redis/connection.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
-export { HandlerRegistry, type TaskHandler } from './worker/handler-registry.js';
+export { type Backoff, resolveBackoff } from './worker/backoff.js';
+export {
+  type HandlerEntry,
+  HandlerRegistry,
+  type HandlerRetryOptions,
+  type TaskHandler,
+} from './worker/handler-registry.js';
 export { currentTask, type TaskContext } from './worker/task-context.js';
 export type { TaskEvent, TaskFailedEvent, WorkerEvents } from './worker/worker-events.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';

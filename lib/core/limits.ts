@@ -7,3 +7,6 @@
 export const TASKS_PER_ENQUEUE_CALL = 10_000;
 /** Dead letters per requeue script call. */
 export const DEAD_LETTERS_PER_REQUEUE_CALL = 500;
+
+/** The longest duration an option takes, in ms: the longest delay a Node timer keeps (about 24.8 days). */
+export const MAX_DURATION = 2 ** 31 - 1;

@@ -1,3 +1,4 @@
+import { MAX_DURATION } from './limits.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DEAD_LETTER_MAX_LENGTH,
@@ -56,9 +57,6 @@ interface OptionSpec {
 }
 
 type Specs<S> = { readonly [K in keyof S]: OptionSpec };
-
-/** The longest delay a Node timer keeps (about 24.8 days). */
-const MAX_TIMER = 2 ** 31 - 1;
 
 const duration = (value: number): OptionSpec => ({ default: value, kind: 'duration' });
 const count = (value: number): OptionSpec => ({ default: value, kind: 'count' });
@@ -123,8 +121,8 @@ function durationProblem(value: unknown): string | undefined {
   }
   // Redis' PX takes no fraction, and a Node timer longer than this fires after 1 ms.
   if (!Number.isInteger(value)) return 'a whole number of milliseconds';
-  if (value > MAX_TIMER)
-    return `at most ${MAX_TIMER} ms (about 24.8 days, the longest a Node timer holds)`;
+  if (value > MAX_DURATION)
+    return `at most ${MAX_DURATION} ms (about 24.8 days, the longest a Node timer holds)`;
   return undefined;
 }
 

@@ -40,15 +40,23 @@ function goTaskArray(task: GoTask): unknown[] {
 /**
  * The bytes of the next attempt of a failed task: the same task with its retry budget spent
  * by one. Any negative budget means "for ever", as in Python `delayed` (which writes -2 as
- * readily as -1): the next attempt is then the very same bytes.
+ * readily as -1): the next attempt is then the very same bytes, unless `countForever` asks
+ * to count the retries of a for-ever task in its (still negative) budget, -1, -2, -3, …, down
+ * to MIN_FOREVER_RETRY, which a backoff reads as the number of retries used.
  */
-export function encodeRetry(task: DecodedPyTask, bytes: Buffer): Buffer {
-  if (task.retry < 0) return bytes;
+/** Where a for-ever task stops counting its retries (its budget then stays put). */
+export const MIN_FOREVER_RETRY = -1_000_000;
+
+export function encodeRetry(task: DecodedPyTask, bytes: Buffer, countForever = false): Buffer {
+  if (task.retry < 0 && (!countForever || task.retry <= MIN_FOREVER_RETRY)) return bytes;
   const retry = task.retry - 1;
-  if (task.options === undefined) {
-    return encodeTask(new PyTask(task.funcPath, task.args, task.kwargs, retry));
+  if (task.options !== undefined) {
+    return encodeMsgpack([task.funcPath, task.args, task.kwargs, retry, task.options]);
   }
-  return encodeMsgpack([task.funcPath, task.args, task.kwargs, retry, task.options]);
+  // A counted for-ever budget (below -1) is no PyTask a caller may write, so it is laid out
+  // here; a zero is dropped as the peers drop it.
+  if (retry < 0) return encodeMsgpack([task.funcPath, task.args, task.kwargs, retry]);
+  return encodeTask(new PyTask(task.funcPath, task.args, task.kwargs, retry));
 }
 
 export function decodeTask(bytes: Uint8Array): DecodedTask {

@@ -88,4 +88,5 @@ export const scripts = {
   schedule: load('schedule'),
   cancel: load('cancel'),
   promote: load('promote'),
+  retryLater: load('retry_later'),
 } as const;

@@ -1,4 +1,5 @@
-import { DuplicateHandlerError } from '../errors.js';
+import { DuplicateHandlerError, InvalidOptionsError } from '../errors.js';
+import { type Backoff, type BackoffPolicy, resolveBackoff } from './backoff.js';
 
 /** A task handler: called with the task's args, then its kwargs as one last object if any. */
 // Parameters are `any`: a handler declares the types its task carries, `(to: string) => …`,
@@ -6,30 +7,64 @@ import { DuplicateHandlerError } from '../errors.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TaskHandler = (...args: any[]) => unknown;
 
-interface Entry {
+/** How a handler's failed tasks are retried, beyond the retry count each task carries. */
+export interface HandlerRetryOptions {
+  /**
+   * The retries the handler's tasks are given when enqueued from Node (-1: for ever). A
+   * backoff counts the retries a task has used against this number.
+   */
+  readonly retry?: number;
+  /** Wait before each retry instead of requeueing at once. */
+  readonly backoff?: Backoff;
+}
+
+/** A registered handler and what the worker needs to run and retry its tasks. */
+export interface HandlerEntry {
   readonly handler: TaskHandler;
   /** Where it came from, for error messages, e.g. "EmailService.send". */
   readonly source: string;
   /** The queue it serves; undefined serves every queue of the worker. */
   readonly queue: string | undefined;
+  /** The retries its tasks start with when enqueued from Node. */
+  readonly retry: number;
+  /** Its backoff, or undefined for the peers' immediate requeue. */
+  readonly backoff: BackoffPolicy | undefined;
 }
 
 /** Task name -> handler. Names are unique: a duplicate is a startup error naming both. */
 export class HandlerRegistry {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, HandlerEntry>();
 
-  register(name: string, handler: TaskHandler, source = name, queue?: string): void {
+  register(
+    name: string,
+    handler: TaskHandler,
+    source = name,
+    queue?: string,
+    retryOptions: HandlerRetryOptions = {},
+  ): void {
     const existing = this.entries.get(name);
     if (existing) {
       throw new DuplicateHandlerError(
         `Task name "${name}" is claimed by both ${existing.source} and ${source}; give one of them another name with @Task('...')`,
       );
     }
-    this.entries.set(name, { handler, source, queue });
+    const { retry = 0, backoff } = retryOptions;
+    if (!Number.isInteger(retry) || retry < -1) {
+      throw new InvalidOptionsError(
+        `${source}: retry must be an integer >= -1, got ${String(retry)}`,
+      );
+    }
+    this.entries.set(name, {
+      handler,
+      source,
+      queue,
+      retry,
+      backoff: backoff === undefined ? undefined : resolveBackoff(backoff, source),
+    });
   }
 
-  get(name: string): TaskHandler | undefined {
-    return this.entries.get(name)?.handler;
+  get(name: string): HandlerEntry | undefined {
+    return this.entries.get(name);
   }
 
   /** Whether some handler may run tasks of this queue. */

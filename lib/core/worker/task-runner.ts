@@ -8,7 +8,8 @@ import { decodeTask, encodeRetry } from '../protocol/codec.js';
 import type { DecodedPyTask } from '../protocol/task.js';
 import type { NewDeadLetter } from '../queue/dead-letters.js';
 import type { ConnectionLoss } from '../redis/connection-loss.js';
-import type { HandlerRegistry } from './handler-registry.js';
+import { backoffDelay } from './backoff.js';
+import type { HandlerEntry, HandlerRegistry } from './handler-registry.js';
 import type { ReleaseBatcher } from './release-batcher.js';
 import type { Slot, SlotPool } from './slot-pool.js';
 import { runInTaskContext, type TaskContext } from './task-context.js';
@@ -66,8 +67,8 @@ export class TaskRunner {
         error,
       );
     }
-    const handler = this.deps.handlers.get(task.funcPath);
-    if (handler === undefined) {
+    const entry = this.deps.handlers.get(task.funcPath);
+    if (entry === undefined) {
       const message = `No handler named "${task.funcPath}" is registered on this worker`;
       return this.bury(
         queue,
@@ -86,14 +87,14 @@ export class TaskRunner {
     try {
       const result = runInTaskContext(
         context,
-        handler,
+        entry.handler,
         hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args,
       );
       // A sync handler's result is not awaited: that saves a turn of the microtask queue.
       if (isPromiseLike(result)) await result;
     } catch (error) {
       if (context.signal.aborted) return this.interrupted(queue, slot, task, error);
-      return this.fail(queue, slot, task, bytes, error);
+      return this.fail(queue, slot, task, bytes, error, entry);
     }
     this.deps.releases.schedule(queue, slot);
     if (this.deps.events.listenerCount('completed') > 0) {
@@ -130,6 +131,7 @@ export class TaskRunner {
     task: DecodedPyTask,
     bytes: Buffer,
     error: unknown,
+    entry: HandlerEntry,
   ): Promise<void> {
     const letter: NewDeadLetter = {
       task: bytes,
@@ -146,27 +148,35 @@ export class TaskRunner {
         error,
       );
     }
+    const { backoff } = entry;
     let nextAttempt: Buffer;
     try {
-      nextAttempt = encodeRetry(task, bytes);
+      nextAttempt = encodeRetry(task, bytes, backoff !== undefined);
     } catch (encodeError) {
       // Bytes read fine but cannot be written back (nested deeper than the peers allow, say):
       // the task cannot be retried, so it ends here, as a dead letter.
       const why = `not retried: its next attempt cannot be encoded: ${errorMessage(encodeError)}`;
       return this.bury(queue, slot, { ...letter, error: `${letter.error} (${why})` }, error);
     }
+    const wait =
+      backoff === undefined ? 0 : backoffDelay(backoff, retryNumber(task.retry, entry.retry));
     const left = task.retry < 0 ? 'for ever' : `${task.retry} more time(s)`;
     this.deps.logger.warn(
-      `Task "${task.funcPath}" failed, retrying ${left}: ${errorMessage(error)}`,
+      `Task "${task.funcPath}" failed, retrying ${left}${backoff === undefined ? '' : ` in ${wait} ms`}: ${errorMessage(error)}`,
     );
     const workerId = slot.id; // settle may give the slot a new id
-    const written = await this.settle(slot, () => queue.retry(workerId, nextAttempt));
+    const written = await this.settle(slot, () =>
+      backoff === undefined
+        ? queue.retry(workerId, nextAttempt)
+        : queue.retryLater(workerId, wait, nextAttempt),
+    );
     this.deps.events.emit('failed', {
       queue: queue.name,
       name: task.funcPath,
       workerId,
       error,
       outcome: written ? 'retried' : 'interrupted',
+      ...(written && backoff !== undefined ? { retryIn: wait } : {}),
     });
   }
 
@@ -240,6 +250,19 @@ export class TaskRunner {
       // The logger itself may be what threw; there is nobody left to tell.
     }
   }
+}
+
+/**
+ * Which retry of its task the next attempt is, from 1: the retries a task has used are not
+ * on the wire, so they are read from its retry budget. A for-ever task counts them in its
+ * negative budget (-1 before the first retry, -2 before the second, …). A counted task has
+ * used `declared - left` of the retries its handler gives; a caller that gave more than
+ * that (a Python `retry=10` to a handler declaring 3) gets the first wait until its budget
+ * comes within the handler's.
+ */
+export function retryNumber(left: number, declared: number): number {
+  if (left < 0) return -left;
+  return declared >= left ? declared - left + 1 : 1;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

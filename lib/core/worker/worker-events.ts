@@ -16,6 +16,8 @@ export interface TaskFailedEvent extends TaskEvent {
    * sweeper runs it again once its worker id expires.
    */
   readonly outcome: 'retried' | 'buried' | 'dropped' | 'interrupted';
+  /** For a retry after a backoff: the wait before the next attempt, in ms. */
+  readonly retryIn?: number;
 }
 
 export interface WorkerEvents {

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { DelayedError } from '../errors.js';
 import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
 import type { Queue } from '../queue/queue.js';
+import { newScheduleId } from '../queue/schedule.js';
+import { scheduleSignals } from '../queue/schedule-signals.js';
 import { scripts } from '../redis/lua-scripts.js';
 
 /**
@@ -52,6 +54,21 @@ export class WorkerQueue {
       .hdel(this.keys.processing, slotId)
       .exec()
       .then(throwOnTransactionError);
+  }
+
+  /**
+   * Schedules the next attempt of a failed task `wait` ms from now (Redis' clock) and releases
+   * its slot, atomically. Returns when it is due, in ms since the epoch.
+   */
+  async retryLater(slotId: string, wait: number, nextAttempt: Buffer): Promise<number> {
+    const [due, now] = (await scripts.retryLater.run(this.redis, this.keys, [
+      slotId,
+      String(wait),
+      newScheduleId(),
+      nextAttempt,
+    ])) as [number, number];
+    scheduleSignals.emit('scheduled', this.name, due - now);
+    return due;
   }
 
   /**

@@ -1,0 +1,21 @@
+-- Ends a failed attempt and schedules the next one after a backoff, atomically: the slot's
+-- processing entry is released and the next attempt's bytes enter the schedule in one step,
+-- so a worker killed at any instant leaves the task either still held (a sweeper reruns the
+-- failed attempt) or scheduled, never both and never neither.
+--
+-- KEYS[1]  N_processing       hash: slot id -> task bytes
+-- KEYS[2]  N_scheduled        sorted set: task id -> due time (ms, Redis' clock)
+-- KEYS[3]  N_scheduled_tasks  hash: task id -> task bytes
+-- ARGV[1]  the slot id that held the failed attempt
+-- ARGV[2]  the wait in ms, from now on Redis' clock
+-- ARGV[3]  a new scheduled-task id
+-- ARGV[4]  the next attempt's bytes
+--
+-- Returns { due time, Redis' time now }, both in ms.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local due = now + tonumber(ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], due, ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+return { due, now }
