@@ -20,6 +20,8 @@ describe('queue keys', () => {
       dead: 'default_dead',
       scheduled: 'default_scheduled',
       scheduledTasks: 'default_scheduled_tasks',
+      schedules: 'default_schedules',
+      scheduleTicks: 'default_schedule_ticks',
     });
     assert.equal(queueKeys('{emails}').processing, '{emails}_processing');
     assert.throws(() => queueKeys(''), /non-empty string/);

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import type { QueueKeys } from '../protocol/keys.js';
 import { scheduleSignals } from '../queue/schedule-signals.js';
 import { withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
+import { DueLoop } from './due-loop.js';
 
 /** A queue as the promoter sees it: its keys, on a connection. */
 export interface PromotedQueue {
@@ -31,12 +31,7 @@ export const PROMOTE_MAX_WAIT = 1_000;
  */
 export class Promoter {
   private readonly queues: PromotedQueue[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  /** When the armed timer fires (local ms), to re-arm only for something earlier. */
-  private armedFor = Infinity;
-  private running = false;
-  private promoting: Promise<void> | undefined;
-  private again = false;
+  private readonly loop = new DueLoop(() => this.promoteAll(), PROMOTE_MAX_WAIT);
 
   constructor(
     queues: readonly PromotedQueue[],
@@ -54,67 +49,24 @@ export class Promoter {
 
   /** Looks now, then whenever a task comes due. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
+    scheduleSignals.off('scheduled', this.scheduled); // started twice: listen once
     scheduleSignals.on('scheduled', this.scheduled);
-    this.nudge();
+    this.loop.start();
   }
 
   /** Stops looking; waits for a look in progress, at most 2 s (a move is atomic either way). */
-  async stop(): Promise<void> {
-    this.running = false;
+  stop(): Promise<void> {
     scheduleSignals.off('scheduled', this.scheduled);
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.promoting === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.promoting,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, DEFAULT_QUIT_TIMEOUT))),
-    ]);
-    clearTimeout(timer);
+    return this.loop.stop();
   }
 
   /** Looks now (after a reconnect, say). */
   nudge(): void {
-    this.arm(0);
+    this.loop.arm(0);
   }
 
   private readonly scheduled = (queue: string, dueIn: number): void => {
-    if (this.queues.some((known) => known.name === queue)) this.arm(Math.max(0, dueIn));
-  };
-
-  private arm(ms: number): void {
-    if (!this.running) return;
-    // Never beyond a look's longest wait (a far-future task would overflow a Node timer), on
-    // a clock that does not jump with the wall clock.
-    ms = Math.min(ms, PROMOTE_MAX_WAIT);
-    const at = performance.now() + ms;
-    if (this.timer !== undefined && at >= this.armedFor) return;
-    clearTimeout(this.timer);
-    this.armedFor = at;
-    this.timer = setTimeout(this.look, ms);
-    this.timer.unref();
-  }
-
-  private readonly look = (): void => {
-    this.timer = undefined;
-    this.armedFor = Infinity;
-    if (this.promoting !== undefined) {
-      this.again = true;
-      return;
-    }
-    // promoteAll catches Redis errors itself; a throwing logger must not stop the promoter.
-    this.promoting = this.promoteAll()
-      .catch(() => PROMOTE_MAX_WAIT)
-      .then((wait) => {
-        this.promoting = undefined;
-        if (this.again) {
-          this.again = false;
-          wait = 0;
-        }
-        this.arm(wait);
-      });
+    if (this.queues.some((known) => known.name === queue)) this.loop.arm(dueIn);
   };
 
   /** One look at every queue; resolves with how long to wait before the next (never rejects). */

@@ -16,6 +16,10 @@ export interface QueueKeys {
   readonly scheduled: string;
   /** Hash: scheduled task id -> the task bytes it will enqueue (ours). */
   readonly scheduledTasks: string;
+  /** Hash: schedule name -> its definition (periodic and cron tasks, ours). */
+  readonly schedules: string;
+  /** Sorted set: schedule name -> the time of its next tick in ms (ours). */
+  readonly scheduleTicks: string;
 }
 
 export function queueKeys(name: string): QueueKeys {
@@ -29,5 +33,7 @@ export function queueKeys(name: string): QueueKeys {
     dead: `${name}_dead`,
     scheduled: `${name}_scheduled`,
     scheduledTasks: `${name}_scheduled_tasks`,
+    schedules: `${name}_schedules`,
+    scheduleTicks: `${name}_schedule_ticks`,
   };
 }

@@ -14,6 +14,7 @@ import { type QueueKeys, queueKeys } from '../protocol/keys.js';
 import type { Task } from '../protocol/task.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
+import { Schedules } from '../schedules/schedules.js';
 import { DeadLetters } from './dead-letters.js';
 import { newScheduleId, scheduleArgs, type ScheduledTask, type ScheduleTime } from './schedule.js';
 import { scheduleSignals } from './schedule-signals.js';
@@ -50,6 +51,8 @@ class EnqueueBatch {
 export class Queue {
   readonly keys: QueueKeys;
   readonly deadLetters: DeadLetters;
+  /** Its periodic and cron schedules. */
+  readonly schedules: Schedules;
   /** Dead letters kept, or 0 when dead letters are off. */
   readonly deadLetterMaxLength: number;
   readonly redisTimeout: number;
@@ -63,6 +66,7 @@ export class Queue {
     this.deadLetters = new DeadLetters(redis, this.keys);
     const problems: string[] = [];
     this.redisTimeout = resolveSettings(QUEUE_OPTIONS, options, '', problems).redisTimeout;
+    this.schedules = new Schedules(redis, this.keys, name, this.redisTimeout);
     const dead = options.deadLetter;
     this.deadLetterMaxLength =
       dead === false

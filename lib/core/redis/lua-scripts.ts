@@ -12,6 +12,8 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
   N_dead: 'dead',
   N_scheduled: 'scheduled',
   N_scheduled_tasks: 'scheduledTasks',
+  N_schedules: 'schedules',
+  N_schedule_ticks: 'scheduleTicks',
 };
 
 /**
@@ -89,4 +91,8 @@ export const scripts = {
   cancel: load('cancel'),
   promote: load('promote'),
   retryLater: load('retry_later'),
+  scheduleSet: load('schedule_set'),
+  scheduleFire: load('schedule_fire'),
+  scheduleDue: load('schedule_due'),
+  scheduleRemove: load('schedule_remove'),
 } as const;

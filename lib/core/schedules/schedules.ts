@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis';
+import { errorMessage } from '../logger.js';
+import { decodeTask } from '../protocol/codec.js';
+import type { QueueKeys } from '../protocol/keys.js';
+import type { Task } from '../protocol/task.js';
+import { whenReady, withinTimeout } from '../redis/connection.js';
+import { scripts } from '../redis/lua-scripts.js';
+import {
+  checkName,
+  decodeDefinition,
+  encodeDefinition,
+  NEVER,
+  nextTick,
+  type ScheduleBehavior,
+  scheduleDefinition,
+  type ScheduleTiming,
+} from './schedule-definition.js';
+
+/** What `set` did: nothing (the same definition was there), or created or replaced it. */
+export type ScheduleChange = 'unchanged' | 'created' | 'changed';
+
+/** A schedule as `list` and `get` read it back. */
+export interface ScheduleInfo {
+  readonly name: string;
+  readonly queue: string;
+  readonly timing: ScheduleTiming;
+  readonly neverSkip: boolean;
+  readonly tickArg: boolean;
+  /** The task's name (function path) and its arguments, as each tick enqueues them. */
+  readonly task: { readonly name: string; readonly args: readonly unknown[] };
+  /** The next tick's time in ms since the epoch, or null if it has no next tick. */
+  readonly nextTick: number | null;
+  /** Set when this version cannot read the stored definition (written by a newer one). */
+  readonly problem?: string;
+}
+
+/**
+ * The periodic schedules of one queue, in Redis: any process may add, change, list or
+ * remove them; the processes that run a `Scheduler` fire them.
+ */
+export class Schedules {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: QueueKeys,
+    private readonly queue: string,
+    private readonly redisTimeout: number,
+  ) {}
+
+  /**
+   * Creates a schedule, or changes it if its definition differs from the stored one. The
+   * same definition again changes nothing (its next tick included), so every instance of an
+   * app may call this at boot. A new or changed schedule ticks first at its first time
+   * after now (Redis' clock).
+   */
+  async set(
+    name: string,
+    timing: ScheduleTiming,
+    task: Task,
+    behavior: ScheduleBehavior = {},
+  ): Promise<ScheduleChange> {
+    const definition = scheduleDefinition(name, timing, task, behavior);
+    const now = await this.bounded(this.redisNow(), 'a schedule change');
+    const first = nextTick(definition, now);
+    const result = await this.bounded(
+      scripts.scheduleSet.run(this.redis, this.keys, [
+        name,
+        encodeDefinition(definition),
+        String(first),
+      ]),
+      'a schedule change',
+    );
+    return (['unchanged', 'created', 'changed'] as const)[result as number]!;
+  }
+
+  /** Removes a schedule: no tick fires after this. Returns false if there was none. */
+  async remove(name: string): Promise<boolean> {
+    checkName(name);
+    const removed = await this.bounded(
+      scripts.scheduleRemove.run(this.redis, this.keys, [name]),
+      'a schedule removal',
+    );
+    return removed === 1;
+  }
+
+  /** One schedule, or undefined. */
+  async get(name: string): Promise<ScheduleInfo | undefined> {
+    checkName(name);
+    const [bytes, tick] = await this.bounded(
+      Promise.all([
+        this.redis.hgetBuffer(this.keys.schedules, name),
+        this.redis.zscore(this.keys.scheduleTicks, name),
+      ]),
+      'a schedule read',
+    );
+    return bytes === null ? undefined : this.info(name, bytes, tick);
+  }
+
+  /** Every schedule of the queue, by name. */
+  async list(): Promise<ScheduleInfo[]> {
+    const [definitions, ticks] = await this.bounded(
+      Promise.all([
+        this.redis.hgetallBuffer(this.keys.schedules),
+        this.redis.zrange(this.keys.scheduleTicks, 0, -1, 'WITHSCORES'),
+      ]),
+      'a schedule listing',
+    );
+    const tickOf = new Map<string, string>();
+    for (let i = 0; i < ticks.length; i += 2) tickOf.set(ticks[i]!, ticks[i + 1]!);
+    return Object.keys(definitions)
+      .sort()
+      .map((name) => this.info(name, definitions[name]!, tickOf.get(name) ?? null));
+  }
+
+  private info(name: string, bytes: Buffer, tick: string | null): ScheduleInfo {
+    const next = tick === null || Number(tick) >= NEVER ? null : Number(tick);
+    try {
+      const definition = decodeDefinition(bytes);
+      const task = decodeTask(definition.task);
+      return {
+        name,
+        queue: this.queue,
+        timing: definition.timing,
+        neverSkip: definition.neverSkip,
+        tickArg: definition.tickArg,
+        task: { name: task.funcPath, args: task.kind === 'py' ? task.args : [] },
+        nextTick: next,
+      };
+    } catch (error) {
+      return {
+        name,
+        queue: this.queue,
+        timing: { every: 0 },
+        neverSkip: false,
+        tickArg: false,
+        task: { name: '', args: [] },
+        nextTick: next,
+        problem: errorMessage(error),
+      };
+    }
+  }
+
+  private async redisNow(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  private async bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+    return withinTimeout(this.redis, promise, this.redisTimeout, what);
+  }
+}
