@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import {
   type DelayedLogger,
   decodeTask,
