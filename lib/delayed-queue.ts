@@ -5,8 +5,12 @@ import {
   NodeTask,
   Queue,
   type QueueOptions,
+  type ScheduleBehavior,
+  type ScheduleChange,
   type ScheduledTask,
+  type ScheduleInfo,
   type ScheduleTime,
+  type ScheduleTiming,
   type Task,
 } from './core/index.js';
 import { getTaskMetadata } from './task-metadata.accessor.js';
@@ -113,6 +117,25 @@ export class DelayedQueue {
     return this.queue.scheduledCount();
   }
 
+  /**
+   * Periodic and cron schedules, added, changed, listed and removed at run time (those
+   * declared with `@Every`/`@Cron` are written at boot by the apps that fire schedules).
+   *
+   * ```ts
+   * await this.queue.schedules.set('purge', { every: 3_600_000 }, Sessions, 'purge', 30);
+   * await this.queue.schedules.setTask('report', { cron: '0 5 * * 2', timeZone: 'Europe/Berlin' },
+   *   new PyTask('reports.weekly'));
+   * await this.queue.schedules.remove('purge');
+   * ```
+   */
+  get schedules(): DelayedSchedules {
+    return (this.#schedules ??= new DelayedSchedules(this.queue, (type, method, args) =>
+      this.callOf(type, method, args),
+    ));
+  }
+
+  #schedules: DelayedSchedules | undefined;
+
   /** The engine's queue of a `@Task()` handler's call, and the task it enqueues. */
   private callOf(type: Type<unknown>, method: string, args: readonly unknown[]): [Queue, NodeTask] {
     const metadata = getTaskMetadata(type, method);
@@ -165,6 +188,74 @@ export class ScheduledCalls {
   enqueueMany(tasks: readonly Task[]): Promise<ScheduledTask[]> {
     return this.queue.scheduleMany(tasks, this.when);
   }
+}
+
+/** A periodic schedule's timing and behavior: `{ every }` or `{ cron, timeZone? }`, plus `neverSkip`, `tickArg`. */
+export type ScheduleSpec = ScheduleTiming & Omit<ScheduleBehavior, 'declared'>;
+
+/** The periodic schedules reachable from a DelayedQueue (`queue.schedules`). */
+export class DelayedSchedules {
+  constructor(
+    private readonly queue: Queue,
+    private readonly callOf: (
+      type: Type<unknown>,
+      method: string,
+      args: readonly unknown[],
+    ) => [Queue, NodeTask],
+  ) {}
+
+  /**
+   * Creates or changes a schedule that calls a `@Task()` method, with arguments type-checked
+   * like `delay()`, on the queue its handler serves. The same definition again changes
+   * nothing. With `tickArg: true` each call also gets the tick's time as a last argument.
+   */
+  set<T, K extends MethodName<T>>(
+    name: string,
+    spec: ScheduleSpec,
+    type: Type<T>,
+    method: K,
+    ...args: MethodArgs<T, K>
+  ): Promise<ScheduleChange> {
+    const [queue, task] = this.callOf(type, method, args);
+    return queue.schedules.set(name, timingOf(spec), task, behaviorOf(spec));
+  }
+
+  /** Creates or changes a schedule of any task (a `PyTask` for a Python worker, say) on this queue. */
+  setTask(name: string, spec: ScheduleSpec, task: Task): Promise<ScheduleChange> {
+    return this.queue.schedules.set(name, timingOf(spec), task, behaviorOf(spec));
+  }
+
+  /** Removes a schedule of this queue; false if there was none. Ticks already enqueued still run. */
+  remove(name: string): Promise<boolean> {
+    return this.queue.schedules.remove(name);
+  }
+
+  /** A schedule of this queue, or undefined. */
+  get(name: string): Promise<ScheduleInfo | undefined> {
+    return this.queue.schedules.get(name);
+  }
+
+  /** Every schedule of this queue. */
+  list(): Promise<ScheduleInfo[]> {
+    return this.queue.schedules.list();
+  }
+}
+
+function timingOf(spec: ScheduleSpec): ScheduleTiming {
+  if (spec !== null && typeof spec === 'object' && 'every' in spec) return { every: spec.every };
+  if (spec !== null && typeof spec === 'object' && 'cron' in spec) {
+    return spec.timeZone === undefined
+      ? { cron: spec.cron }
+      : { cron: spec.cron, timeZone: spec.timeZone };
+  }
+  return spec;
+}
+
+function behaviorOf(spec: ScheduleSpec): ScheduleBehavior {
+  const behavior: { neverSkip?: boolean; tickArg?: boolean } = {};
+  if (spec?.neverSkip !== undefined) behavior.neverSkip = spec.neverSkip;
+  if (spec?.tickArg !== undefined) behavior.tickArg = spec.tickArg;
+  return behavior;
 }
 
 export function createDelayedQueue(

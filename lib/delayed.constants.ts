@@ -1,5 +1,9 @@
 /** Metadata key under which `@Task()` stores a method's task options. */
 export const TASK_METADATA = 'nestjs-delayed:task';
+/** Metadata key under which `@Every()`/`@Cron()` store a method's schedule. */
+export const SCHEDULE_METADATA = 'nestjs-delayed:schedule';
+/** Token of the schedules the explorer found in code (`@Every`, `@Cron`). */
+export const DELAYED_DECLARED_SCHEDULES = Symbol('nestjs-delayed:declared-schedules');
 /** Token of the options given to forRoot / made by forRootAsync, as given. */
 export const DELAYED_MODULE_OPTIONS = Symbol('nestjs-delayed:module-options');
 /** Token of the Redis connection the module uses (yours, or one it opened and owns). */

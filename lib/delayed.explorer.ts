@@ -1,13 +1,35 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { type HandlerRegistry, InvalidHandlerError } from './core/index.js';
-import { DELAYED_HANDLERS, DELAYED_RESOLVED_OPTIONS } from './delayed.constants.js';
+import {
+  type HandlerRegistry,
+  InvalidHandlerError,
+  NodeTask,
+  type ScheduleTiming,
+} from './core/index.js';
+import {
+  DELAYED_DECLARED_SCHEDULES,
+  DELAYED_HANDLERS,
+  DELAYED_RESOLVED_OPTIONS,
+} from './delayed.constants.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
-import { getTaskMetadata } from './task-metadata.accessor.js';
+import { getScheduleMetadata, getTaskMetadata } from './task-metadata.accessor.js';
+
+/** A schedule declared in code by `@Every()`/`@Cron()`, as the explorer found it. */
+export interface DeclaredSchedule {
+  readonly name: string;
+  readonly queue: string;
+  readonly timing: ScheduleTiming;
+  readonly neverSkip: boolean;
+  /** The task each tick enqueues (the tick's time is added as its last argument). */
+  readonly task: NodeTask;
+  /** Where it was declared, e.g. "Reports.weekly". */
+  readonly source: string;
+}
 
 /**
  * Finds `@Task()` methods on every provider of the app and registers each, bound to its
- * instance, in the handler registry. Runs in onModuleInit, before anything is consumed.
+ * instance, in the handler registry; and the `@Every()`/`@Cron()` schedules among them.
+ * Runs in onModuleInit, before anything is consumed.
  */
 @Injectable()
 export class DelayedExplorer implements OnModuleInit {
@@ -16,6 +38,7 @@ export class DelayedExplorer implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     @Inject(DELAYED_HANDLERS) private readonly handlers: HandlerRegistry,
     @Inject(DELAYED_RESOLVED_OPTIONS) private readonly options: ResolvedDelayedOptions,
+    @Inject(DELAYED_DECLARED_SCHEDULES) private readonly schedules: DeclaredSchedule[],
   ) {}
 
   onModuleInit(): void {
@@ -38,14 +61,39 @@ export class DelayedExplorer implements OnModuleInit {
         const bound = (instance as Record<string, (...args: unknown[]) => unknown>)[method]!.bind(
           instance,
         );
-        this.handlers.register(
-          metadata.name,
-          bound,
-          `${type.name}.${method}`,
-          metadata.queue ?? this.options.queue,
-          { retry: metadata.retry, backoff: metadata.backoff },
-        );
+        const source = `${type.name}.${method}`;
+        const queue = metadata.queue ?? this.options.queue;
+        this.handlers.register(metadata.name, bound, source, queue, {
+          retry: metadata.retry,
+          backoff: metadata.backoff,
+        });
+        const schedule = getScheduleMetadata(type, method);
+        if (schedule !== undefined) this.declare(schedule, metadata, queue, source);
       }
     }
+  }
+
+  private declare(
+    schedule: NonNullable<ReturnType<typeof getScheduleMetadata>>,
+    task: NonNullable<ReturnType<typeof getTaskMetadata>>,
+    queue: string,
+    source: string,
+  ): void {
+    const twin = this.schedules.find(
+      (known) => known.name === schedule.name && known.queue === queue,
+    );
+    if (twin !== undefined) {
+      throw new InvalidHandlerError(
+        `Schedule "${schedule.name}" on queue "${queue}" is declared by both ${twin.source} and ${source}; give one of them another name with { name: '...' }`,
+      );
+    }
+    this.schedules.push({
+      name: schedule.name,
+      queue,
+      timing: schedule.timing,
+      neverSkip: schedule.neverSkip,
+      task: new NodeTask(task.name, [], {}, task.retry),
+      source,
+    });
   }
 }

@@ -14,15 +14,18 @@ import {
   type HandlerRegistry,
   Queue,
   RedisUnavailableError,
+  Scheduler,
   Sweeper,
   Worker,
   WorkerStartError,
 } from './core/index.js';
 import {
   DELAYED_CONNECTION,
+  DELAYED_DECLARED_SCHEDULES,
   DELAYED_HANDLERS,
   DELAYED_RESOLVED_OPTIONS,
 } from './delayed.constants.js';
+import type { DeclaredSchedule } from './delayed.explorer.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
 
 export interface DelayedConnection {
@@ -32,9 +35,11 @@ export interface DelayedConnection {
 }
 
 /**
- * Runs the worker and the sweeper along the app's lifecycle: both start once every module
- * is initialised; on shutdown the worker stops fetching and drains first (enqueueing still
- * works meanwhile), then everything goes offline and the module's own connection closes.
+ * Runs the worker, the sweeper and the scheduler along the app's lifecycle: they start once
+ * every module is initialised (the schedules declared in code are written then); on
+ * shutdown the scheduler stops firing and the worker stops fetching and drains first
+ * (enqueueing still works meanwhile), then everything goes offline and the module's own
+ * connection closes.
  */
 @Injectable()
 export class DelayedHost
@@ -42,12 +47,14 @@ export class DelayedHost
 {
   private readonly logger = new Logger('DelayedModule');
   private worker: Worker | undefined;
+  private scheduler: Scheduler | undefined;
 
   constructor(
     @Inject(DELAYED_RESOLVED_OPTIONS) private readonly options: ResolvedDelayedOptions,
     @Inject(DELAYED_CONNECTION) private readonly connection: DelayedConnection,
     @Inject(DELAYED_HANDLERS) private readonly handlers: HandlerRegistry,
     @Inject(Sweeper) private readonly sweeper: Sweeper,
+    @Inject(DELAYED_DECLARED_SCHEDULES) private readonly declared: readonly DeclaredSchedule[],
   ) {}
 
   /** The running worker, if this app consumes. */
@@ -65,6 +72,77 @@ export class DelayedHost
         );
       }
       this.sweeper.start();
+    }
+    await this.startScheduler();
+  }
+
+  /**
+   * Writes the schedules this app's code declares (an unchanged one is left as it is, its
+   * next tick included), reports or removes declared ones it no longer has, and starts
+   * firing the schedules of its queues.
+   */
+  private async startScheduler(): Promise<void> {
+    const settings = this.options.scheduler;
+    if (settings === false) {
+      if (this.declared.length > 0) {
+        this.logger.log(
+          `${this.declared.length} schedule(s) declared here, but this app does not fire schedules (scheduler off); the apps that do write and fire them`,
+        );
+      }
+      return;
+    }
+    const names = new Set([
+      ...this.handlers.queueNames(),
+      ...this.declared.map((schedule) => schedule.queue),
+    ]);
+    const queues = [...names].map(
+      (name) => new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }),
+    );
+    try {
+      for (const schedule of this.declared) {
+        const queue = queues.find((known) => known.name === schedule.queue)!;
+        const change = await queue.schedules.set(schedule.name, schedule.timing, schedule.task, {
+          neverSkip: schedule.neverSkip,
+          tickArg: true,
+          declared: true,
+        });
+        if (change !== 'unchanged') {
+          this.logger.log(`Schedule "${schedule.name}" on queue "${queue.name}" ${change}`);
+        }
+      }
+      for (const queue of queues) await this.reportUndeclared(queue, settings.removeUndeclared);
+    } catch (error) {
+      await this.onApplicationShutdown();
+      throw new WorkerStartError(
+        `nestjs-delayed: the schedules declared in code could not be written: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+    if (queues.length === 0) return;
+    this.scheduler = new Scheduler({
+      queues,
+      logger: this.logger,
+      redisTimeout: this.options.redisTimeout,
+    });
+    this.scheduler.start();
+  }
+
+  /** Declared schedules of a queue that this app's code no longer declares. */
+  private async reportUndeclared(queue: Queue, remove: boolean): Promise<void> {
+    for (const info of await queue.schedules.list()) {
+      if (!info.declared) continue;
+      if (this.declared.some((known) => known.name === info.name && known.queue === queue.name))
+        continue;
+      if (remove) {
+        await queue.schedules.remove(info.name);
+        this.logger.log(
+          `Schedule "${info.name}" on queue "${queue.name}" removed: no longer declared in code`,
+        );
+      } else {
+        this.logger.warn(
+          `Schedule "${info.name}" on queue "${queue.name}" was declared in code but is not declared by this app; it keeps firing until removed (DelayedQueue.schedules.remove, or scheduler: { removeUndeclared: true })`,
+        );
+      }
     }
   }
 
@@ -116,10 +194,13 @@ export class DelayedHost
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // No tick is enqueued once the app stops (another instance fires it).
+    await this.scheduler?.stop();
     await this.worker?.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.scheduler?.stop();
     try {
       await this.worker?.close();
     } catch (error) {

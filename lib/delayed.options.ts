@@ -38,6 +38,23 @@ export interface DelayedModuleOptions {
   redisTimeout?: number;
   /** Dead letters for tasks that cannot be run, or `false` to log and drop them. */
   deadLetter?: false | DelayedDeadLetterOptions;
+  /**
+   * Whether this process fires periodic and cron schedules (`@Every`, `@Cron`, and those
+   * added at run time) of the queues its handlers serve, and writes the schedules its code
+   * declares. Any number of processes may: each tick is enqueued once. Default: on where
+   * the worker or the sweeper runs.
+   */
+  scheduler?: boolean | DelayedSchedulerOptions;
+}
+
+export interface DelayedSchedulerOptions {
+  /**
+   * Remove, at boot, schedules declared in code (by a decorator) on this app's queues that
+   * this app no longer declares. Default false: they are reported in the log and keep
+   * firing until removed (another app sharing the queue, or an instance of the previous
+   * version during a rolling deploy, may still declare them).
+   */
+  removeUndeclared?: boolean;
 }
 
 /** The worker's settings (declared once, in the engine: see WorkerSettings), and the queues it serves. */
@@ -60,6 +77,7 @@ export interface ResolvedDelayedOptions {
     false | (Omit<WorkerSettings, 'redisTimeout'> & { queues: string[] | undefined });
   readonly sweeper: false | SweeperSettings;
   readonly deadLetter: false | DeadLetterSettings;
+  readonly scheduler: false | Required<DelayedSchedulerOptions>;
 }
 
 const TOP_LEVEL = [
@@ -68,6 +86,7 @@ const TOP_LEVEL = [
   'worker',
   'sweeper',
   'deadLetter',
+  'scheduler',
   ...Object.keys(QUEUE_OPTIONS),
 ];
 const WORKER_KEYS = [
@@ -161,6 +180,31 @@ export function resolveOptions(
     deadLetter = resolveSettings(DEAD_LETTER_OPTIONS, given, 'deadLetter.', problems);
   }
 
+  // Schedules are fired where tasks are run or recovered, unless asked otherwise.
+  let scheduler: ResolvedDelayedOptions['scheduler'] = false;
+  const fires =
+    options.scheduler === undefined
+      ? worker !== false || sweeper !== false
+      : options.scheduler !== false;
+  if (fires) {
+    const given =
+      options.scheduler === undefined || options.scheduler === true ? {} : options.scheduler;
+    if (typeof given !== 'object' || given === null) {
+      problems.push(
+        `scheduler must be true, false or an options object, got ${describeValue(given)}`,
+      );
+    } else {
+      unknownKeys(given, ['removeUndeclared'], 'scheduler.', problems);
+      const { removeUndeclared = false } = given;
+      if (typeof removeUndeclared !== 'boolean') {
+        problems.push(
+          `scheduler.removeUndeclared must be true or false, got ${describeValue(removeUndeclared)}`,
+        );
+      }
+      scheduler = { removeUndeclared };
+    }
+  }
+
   if (problems.length > 0) {
     throw new InvalidOptionsError(`Invalid DelayedModule options:\n- ${problems.join('\n- ')}`);
   }
@@ -172,6 +216,7 @@ export function resolveOptions(
     worker,
     sweeper,
     deadLetter,
+    scheduler,
   };
 }
 

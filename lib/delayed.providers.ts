@@ -1,8 +1,10 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { HandlerRegistry, openConnection, Queue, Sweeper } from './core/index.js';
+import type { DeclaredSchedule } from './delayed.explorer.js';
 import {
   DELAYED_CONNECTION,
+  DELAYED_DECLARED_SCHEDULES,
   DELAYED_HANDLERS,
   DELAYED_RESOLVED_OPTIONS,
   getQueueToken,
@@ -50,6 +52,8 @@ export function delayedProviders(
       inject: [DELAYED_RESOLVED_OPTIONS],
     },
     { provide: DELAYED_HANDLERS, useFactory: () => new HandlerRegistry() },
+    // Filled by the explorer, read by the host.
+    { provide: DELAYED_DECLARED_SCHEDULES, useFactory: (): DeclaredSchedule[] => [] },
     {
       provide: DelayedQueue,
       useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>

@@ -5,12 +5,31 @@ export { DELAYED_ASYNC_OPTIONS_TYPE, DELAYED_OPTIONS_TYPE } from './delayed.modu
 export type {
   DelayedDeadLetterOptions,
   DelayedModuleOptions,
+  DelayedSchedulerOptions,
   DelayedSweeperOptions,
   DelayedWorkerOptions,
 } from './delayed.options.js';
 export { Task, type TaskOptions } from './task.decorator.js';
-export { getTaskMetadata, type TaskMetadata } from './task-metadata.accessor.js';
-export { DelayedQueue, type MethodArgs, type MethodName, ScheduledCalls } from './delayed-queue.js';
+export {
+  getScheduleMetadata,
+  getTaskMetadata,
+  type ScheduleMetadata,
+  type TaskMetadata,
+} from './task-metadata.accessor.js';
+export {
+  DelayedQueue,
+  DelayedSchedules,
+  type MethodArgs,
+  type MethodName,
+  ScheduledCalls,
+  type ScheduleSpec,
+} from './delayed-queue.js';
+export {
+  Cron,
+  type CronDecoratorOptions,
+  Every,
+  type ScheduleDecoratorOptions,
+} from './schedule.decorators.js';
 export { InjectQueue } from './inject-queue.decorator.js';
 export { DELAYED_CONNECTION, DELAYED_MODULE_OPTIONS, getQueueToken } from './delayed.constants.js';
 export { DelayedHost, type DelayedConnection } from './delayed.host.js';
@@ -29,8 +48,12 @@ export {
   PyTask,
   RedisUnavailableError,
   RETRY_FOREVER,
+  type Backoff,
+  type ScheduleChange,
   type ScheduledTask,
+  type ScheduleInfo,
   type ScheduleTime,
+  type ScheduleTiming,
   ShutdownDeadlineError,
   Sweeper,
   type TaskContext,

@@ -45,7 +45,11 @@ export {
 export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
 export { Queue, type QueueOptions } from './queue/queue.js';
 export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
-export type { ScheduleBehavior, ScheduleTiming } from './schedules/schedule-definition.js';
+export {
+  checkScheduleTiming,
+  type ScheduleBehavior,
+  type ScheduleTiming,
+} from './schedules/schedule-definition.js';
 export { Scheduler, type SchedulerOptions } from './schedules/scheduler.js';
 export { type ScheduleChange, type ScheduleInfo, Schedules } from './schedules/schedules.js';
 export {

@@ -6,6 +6,10 @@ import { EventEmitter } from 'node:events';
  * scheduled by this process is never late by a promoter's poll. Promoters in other
  * processes find it at their next poll (at most a second).
  */
-export const scheduleSignals = new EventEmitter<{ scheduled: [string, number] }>();
+export const scheduleSignals = new EventEmitter<{
+  scheduled: [string, number];
+  /** A periodic schedule of this queue was created or changed in this process. */
+  'schedule-set': [string];
+}>();
 // One listener per promoter; a process may run many.
 scheduleSignals.setMaxListeners(0);

@@ -31,6 +31,11 @@ export interface ScheduleBehavior {
    * argument. The decorators set it; a schedule of a Python task usually does not.
    */
   readonly tickArg?: boolean;
+  /**
+   * Marks a schedule declared in code (by `@Every`/`@Cron`), which an app that no longer
+   * declares it may report or remove. Set by the Nest module; default false.
+   */
+  readonly declared?: boolean;
 }
 
 /** A schedule's whole definition: what a schedule is in Redis. */
@@ -38,6 +43,7 @@ export interface ScheduleDefinition {
   readonly timing: ScheduleTiming;
   readonly neverSkip: boolean;
   readonly tickArg: boolean;
+  readonly declared: boolean;
   /** The bytes of the task each tick enqueues (before the tick argument, if any). */
   readonly task: Buffer;
 }
@@ -57,8 +63,12 @@ export function scheduleDefinition(
   checkName(name);
   const where = `Schedule "${name}"`;
   checkTiming(timing, where);
-  const { neverSkip = false, tickArg = false } = behavior;
-  if (typeof neverSkip !== 'boolean' || typeof tickArg !== 'boolean') {
+  const { neverSkip = false, tickArg = false, declared = false } = behavior;
+  if (
+    typeof neverSkip !== 'boolean' ||
+    typeof tickArg !== 'boolean' ||
+    typeof declared !== 'boolean'
+  ) {
     throw new InvalidOptionsError(`${where}: neverSkip and tickArg must be true or false`);
   }
   if (tickArg && !(task instanceof PyTask)) {
@@ -68,7 +78,7 @@ export function scheduleDefinition(
     'every' in timing
       ? { every: timing.every }
       : { cron: timing.cron, timeZone: timing.timeZone ?? 'UTC' };
-  return { timing: normal, neverSkip, tickArg, task: encodeTask(task) };
+  return { timing: normal, neverSkip, tickArg, declared, task: encodeTask(task) };
 }
 
 export function checkName(name: string): void {
@@ -77,6 +87,11 @@ export function checkName(name: string): void {
       `A schedule needs a name of 1 to 200 characters, got ${JSON.stringify(name)}`,
     );
   }
+}
+
+/** Checks a timing alone (a decorator's, before any task exists). */
+export function checkScheduleTiming(timing: ScheduleTiming, where: string): void {
+  checkTiming(timing, where);
 }
 
 function checkTiming(timing: ScheduleTiming, where: string): void {
@@ -159,18 +174,19 @@ export function encodeDefinition(definition: ScheduleDefinition): Buffer {
     definition.neverSkip,
     definition.tickArg,
     definition.task,
+    definition.declared,
   ]);
 }
 
 /** Reads a stored definition; throws, naming the problem, on one this version cannot read. */
 export function decodeDefinition(bytes: Uint8Array): ScheduleDefinition {
   const value = decodeMsgpack(bytes);
-  if (!Array.isArray(value) || value[0] !== LAYOUT_VERSION || value.length !== 7) {
+  if (!Array.isArray(value) || value[0] !== LAYOUT_VERSION || value.length !== 8) {
     throw new InvalidOptionsError(
       `a schedule definition of another layout (${Array.isArray(value) ? `version ${String(value[0])}` : 'not an array'}); was it written by a newer nestjs-delayed?`,
     );
   }
-  const [, every, cron, timeZone, neverSkip, tickArg, task] = value as unknown[];
+  const [, every, cron, timeZone, neverSkip, tickArg, task, declared] = value as unknown[];
   const timing: ScheduleTiming =
     typeof every === 'number'
       ? { every }
@@ -181,6 +197,7 @@ export function decodeDefinition(bytes: Uint8Array): ScheduleDefinition {
     timing,
     neverSkip: neverSkip === true,
     tickArg: tickArg === true,
+    declared: declared === true,
     task: Buffer.from(task.buffer, task.byteOffset, task.byteLength),
   };
 }

@@ -5,6 +5,7 @@ import { DueLoop } from '../maintenance/due-loop.js';
 import type { QueueKeys } from '../protocol/keys.js';
 import { withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
+import { scheduleSignals } from '../queue/schedule-signals.js';
 import {
   decodeDefinition,
   nextTick,
@@ -70,13 +71,21 @@ export class Scheduler {
   }
 
   start(): void {
+    scheduleSignals.off('schedule-set', this.scheduleSet); // started twice: listen once
+    scheduleSignals.on('schedule-set', this.scheduleSet);
     this.loop.start();
   }
 
   /** Stops firing; waits for a look in progress, at most 2 s (each tick is atomic anyway). */
   stop(): Promise<void> {
+    scheduleSignals.off('schedule-set', this.scheduleSet);
     return this.loop.stop();
   }
+
+  /** A schedule set in this process fires on time, not at the next look. */
+  private readonly scheduleSet = (queue: string): void => {
+    if (this.queues.some((known) => known.name === queue)) this.loop.arm(0);
+  };
 
   /** Looks now (after a schedule change in this process, or a reconnect). */
   nudge(): void {

@@ -5,6 +5,7 @@ import type { QueueKeys } from '../protocol/keys.js';
 import type { Task } from '../protocol/task.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
+import { scheduleSignals } from '../queue/schedule-signals.js';
 import {
   checkName,
   decodeDefinition,
@@ -26,6 +27,8 @@ export interface ScheduleInfo {
   readonly timing: ScheduleTiming;
   readonly neverSkip: boolean;
   readonly tickArg: boolean;
+  /** Declared in code (by `@Every`/`@Cron`), not added at run time. */
+  readonly declared: boolean;
   /** The task's name (function path) and its arguments, as each tick enqueues them. */
   readonly task: { readonly name: string; readonly args: readonly unknown[] };
   /** The next tick's time in ms since the epoch, or null if it has no next tick. */
@@ -69,7 +72,10 @@ export class Schedules {
       ]),
       'a schedule change',
     );
-    return (['unchanged', 'created', 'changed'] as const)[result as number]!;
+    const change = (['unchanged', 'created', 'changed'] as const)[result as number]!;
+    // This process's schedulers look at once (one may not serve this queue yet).
+    if (change !== 'unchanged') scheduleSignals.emit('schedule-set', this.queue);
+    return change;
   }
 
   /** Removes a schedule: no tick fires after this. Returns false if there was none. */
@@ -122,6 +128,7 @@ export class Schedules {
         timing: definition.timing,
         neverSkip: definition.neverSkip,
         tickArg: definition.tickArg,
+        declared: definition.declared,
         task: { name: task.funcPath, args: task.kind === 'py' ? task.args : [] },
         nextTick: next,
       };
@@ -132,6 +139,7 @@ export class Schedules {
         timing: { every: 0 },
         neverSkip: false,
         tickArg: false,
+        declared: false,
         task: { name: '', args: [] },
         nextTick: next,
         problem: errorMessage(error),

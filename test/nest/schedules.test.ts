@@ -1,0 +1,251 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  Cron,
+  DelayedModule,
+  type DelayedModuleOptions,
+  DelayedQueue,
+  Every,
+  PyTask,
+  Task,
+  type TaskFailedEvent,
+  DelayedHost,
+  currentTask,
+} from '../../lib/index.js';
+import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
+import { eventually, uniqueName, useRedisServer } from '../helpers/redis-server.js';
+
+const db = useRedisServer();
+
+const ticks: { name: string; tickAt: number; queue: string }[] = [];
+
+@Injectable()
+class Clock {
+  @Every(200)
+  beat(tickAt: number) {
+    ticks.push({ name: 'beat', tickAt, queue: currentTask()!.queue });
+  }
+
+  @Cron('* * * * * *', { name: 'every-second' })
+  second(tickAt: number) {
+    ticks.push({ name: 'second', tickAt, queue: currentTask()!.queue });
+  }
+}
+
+/** The next version of Clock: the same schedule name, another interval. */
+@Injectable()
+class ClockV2 {
+  @Every(60_000, { name: 'Clock:beat' })
+  beat() {}
+}
+
+@Injectable()
+class Janitor {
+  static readonly runs: unknown[][] = [];
+
+  @Task({ retry: 2, backoff: { type: 'exponential', delay: 100 } })
+  purge(days: number) {
+    Janitor.runs.push([days, Date.now()]);
+    if (Janitor.runs.length === 1) throw new Error('first attempt fails');
+  }
+}
+
+function fastWorker(): DelayedModuleOptions['worker'] {
+  return { dequeueTimeout: 100, shutdownTimeout: 2_000 };
+}
+
+async function app(options: DelayedModuleOptions, providers: unknown[]) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [DelayedModule.forRoot(options)],
+    providers: providers as never[],
+  }).compile();
+  const application = moduleRef.createNestApplication({ logger: false });
+  await application.init();
+  return application;
+}
+
+describe('@Every and @Cron', () => {
+  it('fire once per tick across three app instances, on the queue, with the tick time', async () => {
+    ticks.length = 0;
+    const queue = uniqueName();
+    const options = { connection: db.server.url, queue, worker: fastWorker() };
+    const apps = [];
+    for (let i = 0; i < 3; i++) apps.push(await app(options, [Clock]));
+    try {
+      await sleep(2_300);
+    } finally {
+      for (const one of apps) await one.close();
+    }
+    const beats = ticks.filter((t) => t.name === 'beat').map((t) => t.tickAt);
+    const seconds = ticks.filter((t) => t.name === 'second').map((t) => t.tickAt);
+    assert.ok(beats.length >= 9, `${beats.length} beats`);
+    assert.equal(new Set(beats).size, beats.length, 'no beat twice');
+    const sorted = [...beats].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, 200);
+    assert.ok(seconds.length >= 2 && seconds.length <= 3, `${seconds.length} seconds`);
+    assert.equal(new Set(seconds).size, seconds.length, 'no second twice');
+    for (const tick of seconds) assert.equal(tick % 1_000, 0);
+    assert.ok(ticks.every((t) => t.queue === queue));
+  });
+
+  it('a restarted instance neither resets nor duplicates a schedule; a changed one takes over', async () => {
+    const queue = uniqueName();
+    const options = { connection: db.server.url, queue, worker: fastWorker() };
+    const first = await app(options, [Clock]);
+    const before = await first.get(DelayedQueue).schedules.get('Clock:beat');
+    assert.ok(before?.declared, 'declared in code');
+    await first.close();
+    // While no instance ran, the schedule fell behind: its next tick is 5 s old.
+    const behind = Math.floor((Date.now() - 5_000) / 200) * 200;
+    await db.redis.zadd(`${queue}_schedule_ticks`, behind, 'Clock:beat');
+    ticks.length = 0;
+    // Booted again with the same code: the stored schedule is kept, not reset to a later
+    // tick, so the missed tick still fires (once: the schedule does not use neverSkip).
+    const again = await app({ ...options, worker: { dequeueTimeout: 100, concurrency: 2 } }, [
+      Clock,
+    ]);
+    await eventually(() => ticks.some((t) => t.tickAt === behind), 3_000, 'the missed tick');
+    const kept = await again.get(DelayedQueue).schedules.get('Clock:beat');
+    await again.close();
+    assert.deepEqual({ ...kept, nextTick: 0 }, { ...before, nextTick: 0 });
+    assert.equal(ticks.filter((t) => t.tickAt === behind).length, 1);
+    // The next version changes the schedule: it takes effect once, whoever boots first.
+    const changed = [await app(options, [ClockV2]), await app(options, [ClockV2])];
+    const after = await changed[0]!.get(DelayedQueue).schedules.get('Clock:beat');
+    for (const one of changed) await one.close();
+    assert.deepEqual(after!.timing, { every: 60_000 });
+    assert.equal(after!.task.name, 'ClockV2:beat');
+  });
+
+  it('reports a schedule no longer declared, and removes it when asked', async () => {
+    const queue = uniqueName();
+    const options = { connection: db.server.url, queue, worker: fastWorker() };
+    const first = await app(options, [Clock]);
+    await first.close();
+    // The next version of the app: Clock is gone, Janitor serves the queue.
+    const warnings: string[] = [];
+    const moduleRef = await Test.createTestingModule({
+      imports: [DelayedModule.forRoot(options)],
+      providers: [Janitor],
+    }).compile();
+    const next = moduleRef.createNestApplication({
+      logger: { log() {}, error() {}, warn: (message: string) => void warnings.push(message) },
+    });
+    await next.init();
+    await next.close();
+    assert.ok(
+      warnings.some((w) =>
+        /Schedule "Clock:beat" .* not declared by this app; it keeps firing/.test(w),
+      ),
+      warnings.join('\n'),
+    );
+    const pruning = await app({ ...options, scheduler: { removeUndeclared: true } }, [Janitor]);
+    const left = await pruning.get(DelayedQueue).schedules.list();
+    await pruning.close();
+    assert.deepEqual(left, []);
+  });
+
+  it('runtime schedules: typed set, setTask for a Python task, list, remove', async () => {
+    const queue = uniqueName();
+    const application = await app({ connection: db.server.url, queue, worker: false }, [Janitor]);
+    try {
+      const delayed = application.get(DelayedQueue);
+      assert.equal(
+        await delayed.schedules.set(
+          'purge',
+          { every: 3_600_000, neverSkip: true },
+          Janitor,
+          'purge',
+          30,
+        ),
+        'created',
+      );
+      assert.equal(
+        await delayed.schedules.set(
+          'purge',
+          { every: 3_600_000, neverSkip: true },
+          Janitor,
+          'purge',
+          30,
+        ),
+        'unchanged',
+      );
+      await delayed.schedules.setTask(
+        'report',
+        { cron: '0 5 * * 2', timeZone: 'Europe/Berlin' },
+        new PyTask('reports.weekly', ['pdf']),
+      );
+      const list = await delayed.schedules.list();
+      assert.deepEqual(
+        list.map((info) => [info.name, info.task, info.neverSkip, info.declared]),
+        [
+          ['purge', { name: 'Janitor:purge', args: [30] }, true, false],
+          ['report', { name: 'reports.weekly', args: ['pdf'] }, false, false],
+        ],
+      );
+      const report = list[1]!;
+      assert.equal(new Date(report.nextTick!).getUTCDay(), 2, 'a Tuesday');
+      assert.equal(await delayed.schedules.remove('report'), true);
+      assert.deepEqual(
+        (await delayed.schedules.list()).map((info) => info.name),
+        ['purge'],
+      );
+      await assert.rejects(
+        delayed.schedules.set('bad', { cron: '61 * * * *' }, Janitor, 'purge', 1),
+        /invalid cron expression/,
+      );
+    } finally {
+      await application.close();
+    }
+  });
+
+  it('a runtime schedule of a Python task enqueues plain peer bytes', async () => {
+    const queue = uniqueName();
+    // A sweeper-only app fires the schedules of its handlers' queues; no worker takes them.
+    const application = await app(
+      { connection: db.server.url, queue, worker: false, sweeper: true },
+      [Janitor],
+    );
+    try {
+      const delayed = application.get(DelayedQueue);
+      await delayed.schedules.setTask('py', { every: 100 }, new PyTask('jobs.tick'));
+      await eventually(async () => (await delayed.len()) >= 2, 3_000, 'two ticks');
+      const bytes = await db.redis.lrangeBuffer(queue, 0, -1);
+      for (const task of bytes) assert.deepEqual(task, encodeMsgpack(['jobs.tick']));
+    } finally {
+      await application.close();
+    }
+  });
+
+  it('refuses wrong decorators where they are written', () => {
+    assert.throws(() => Every(0), /every must be a whole number of ms, at least 1/);
+    assert.throws(() => Cron('* * *'), /invalid cron expression/);
+    assert.throws(() => Cron('0 5 * * *', { timeZone: 'Nowhere' }), /unknown time zone/);
+    assert.throws(() => Every(1_000, { name: '' }), /name must be a non-empty string/);
+  });
+});
+
+describe('@Task({ backoff }) in a Nest app', () => {
+  it('retries after the backoff, as the failed event reports', async () => {
+    Janitor.runs.length = 0;
+    const queue = uniqueName();
+    const application = await app({ connection: db.server.url, queue, worker: fastWorker() }, [
+      Janitor,
+    ]);
+    try {
+      const failed: TaskFailedEvent[] = [];
+      application.get(DelayedHost).activeWorker!.on('failed', (event) => failed.push(event));
+      await application.get(DelayedQueue).delay(Janitor, 'purge', 7);
+      await eventually(() => Janitor.runs.length === 2, 5_000, 'the retry');
+      assert.equal(failed[0]!.retryIn, 100);
+      const [first, second] = Janitor.runs as [number, number][];
+      assert.ok(second[1] - first[1] >= 98, `${second[1] - first[1]} ms between attempts`);
+    } finally {
+      await application.close();
+    }
+  });
+});
