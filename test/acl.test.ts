@@ -11,6 +11,7 @@ import {
   NodeTask,
   Queue,
   requeueLost,
+  Scheduler,
   Sweeper,
   Worker,
 } from '../lib/core/index.js';
@@ -49,6 +50,9 @@ const USERS = documentedUsers();
 /** The queue the page's rules are written for. */
 const QUEUE = 'emails';
 const KEYS = [QUEUE, `${QUEUE}_noti`, `${QUEUE}_processing`, `${QUEUE}_dead`];
+const SCHEDULE_KEYS = ['_scheduled', '_scheduled_tasks', '_schedules', '_schedule_ticks'].map(
+  (suffix) => `${QUEUE}${suffix}`,
+);
 
 /** The rules the page tells a mixed fleet to add for Python's decimal worker ids. */
 const PYTHON_ID_RULES = /`(~\[0-9\](?: ~(?:\[0-9\])+)+)`/.exec(PAGE)?.[1]?.split(' ');
@@ -89,7 +93,10 @@ async function aclDenials(): Promise<string[]> {
 
 describe('the ACL users of docs/acl.md', () => {
   it('are the producer, the worker and the dead-letter tools', () => {
-    assert.deepEqual([...USERS.keys()], ['emails-producer', 'emails-worker', 'emails-ops']);
+    assert.deepEqual(
+      [...USERS.keys()],
+      ['emails-producer', 'emails-scheduler', 'emails-worker', 'emails-ops'],
+    );
     assert.ok(PYTHON_ID_RULES, 'the page gives the rules for Python worker ids');
   });
 
@@ -249,6 +256,81 @@ describe('the ACL users of docs/acl.md', () => {
     } finally {
       console.warn = consoleWarn;
       await Promise.all([producer, workerRedis, ops].map((redis) => closeConnection(redis)));
+    }
+  });
+
+  it('let a scheduling producer schedule, cancel and manage schedules, and a worker run them with backoff', async () => {
+    await db.redis.del(...KEYS, ...SCHEDULE_KEYS);
+    await createUsers();
+    await db.redis.call('SCRIPT', 'FLUSH');
+    await db.redis.call('ACL', 'LOG', 'RESET');
+    const lines: string[] = [];
+    const logger = recordingLogger(lines);
+    const errors: string[] = [];
+    const scheduling = connectAs('emails-scheduler', errors);
+    const workerRedis = connectAs('emails-worker', errors);
+    try {
+      const queue = new Queue(scheduling, QUEUE);
+      const served = new Queue(workerRedis, QUEUE);
+      const ran: string[] = [];
+      let flaky = 0;
+      const handlers = new HandlerRegistry();
+      handlers.register('Acl:later', (tag: string) => void ran.push(tag));
+      handlers.register('Acl:tick', () => void ran.push('tick'));
+      handlers.register(
+        'Acl:backoff',
+        () => {
+          if (++flaky === 1) throw new Error('first attempt fails');
+          ran.push('backed off');
+        },
+        'Acl.backoff',
+        undefined,
+        { retry: 1, backoff: 50 },
+      );
+      const kept = await queue.schedule(new NodeTask('Acl:later', ['kept']), { delay: 100 });
+      const dropped = await queue.schedule(new NodeTask('Acl:later', ['dropped']), { delay: 100 });
+      await queue.schedule(new NodeTask('Acl:backoff', [], {}, 1), { delay: 0 });
+      assert.equal(await queue.cancel(dropped), true);
+      assert.equal(await queue.scheduledCount(), 2);
+      assert.equal(
+        await queue.schedules.set('beat', { every: 100 }, new NodeTask('Acl:tick')),
+        'created',
+      );
+      assert.deepEqual(
+        (await queue.schedules.list()).map((info) => info.name),
+        ['beat'],
+      );
+      assert.equal((await queue.schedules.get('beat'))?.task.name, 'Acl:tick');
+
+      const worker = new Worker({ queues: [served], handlers, dequeueTimeout: 200, logger });
+      const scheduler = new Scheduler({ queues: [served], logger });
+      await worker.start();
+      scheduler.start();
+      try {
+        await eventually(
+          () => ran.includes('kept') && ran.includes('backed off') && ran.includes('tick'),
+          5_000,
+          'the scheduled task, the backed-off retry and a tick',
+        );
+      } finally {
+        await scheduler.stop();
+        await worker.close();
+      }
+      assert.equal(kept.queue, QUEUE);
+      assert.ok(!ran.includes('dropped'));
+      assert.equal(await queue.schedules.remove('beat'), true);
+      assert.deepEqual(
+        lines.filter(
+          (line) =>
+            !/^warn Task "Acl:backoff" failed, retrying 1 more time\(s\) in 50 ms/.test(line),
+        ),
+        [],
+      );
+      assert.deepEqual(errors, []);
+      assert.deepEqual(await aclDenials(), [], 'the server refused nothing');
+    } finally {
+      await Promise.all([scheduling, workerRedis].map((redis) => closeConnection(redis)));
+      await db.redis.del(...KEYS, ...SCHEDULE_KEYS);
     }
   });
 
