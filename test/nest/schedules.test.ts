@@ -16,6 +16,7 @@ import {
   DelayedHost,
   currentTask,
 } from '../../lib/index.js';
+import { Queue } from '../../lib/core/index.js';
 import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
 import { eventually, uniqueName, useRedisServer } from '../helpers/redis-server.js';
 
@@ -244,6 +245,55 @@ describe('@Task({ backoff }) in a Nest app', () => {
       assert.equal(failed[0]!.retryIn, 100);
       const [first, second] = Janitor.runs as [number, number][];
       assert.ok(second[1] - first[1] >= 98, `${second[1] - first[1]} ms between attempts`);
+    } finally {
+      await application.close();
+    }
+  });
+});
+
+// The README's example, as written there ("Periodic and cron tasks").
+@Injectable()
+class Housekeeping {
+  @Every(60_000) // at each whole minute
+  refreshRates(tickAt: number) {
+    void tickAt;
+  }
+
+  @Cron('0 5 * * 2', { timeZone: 'Europe/Berlin' }) // Tuesdays at 05:00, Berlin time
+  @Task({ queue: 'reports', retry: 3, backoff: 60_000 }) // optional: name, queue, retry, backoff
+  weeklyReport(tickAt: number) {
+    void tickAt;
+  }
+
+  @Every(3_600_000, { neverSkip: true, name: 'hourly-rollup' })
+  rollup(tickAt: number) {
+    void tickAt;
+  }
+}
+
+describe("the README's periodic example", () => {
+  it('declares its three schedules on their queues at boot', async () => {
+    const queue = uniqueName();
+    const application = await app(
+      { connection: db.server.url, queue, worker: false, scheduler: true },
+      [Housekeeping],
+    );
+    try {
+      const delayed = application.get(DelayedQueue);
+      const here = await delayed.schedules.list();
+      assert.deepEqual(
+        here.map((info) => [info.name, info.timing, info.neverSkip, info.task.name]),
+        [
+          ['Housekeeping:refreshRates', { every: 60_000 }, false, 'Housekeeping:refreshRates'],
+          ['hourly-rollup', { every: 3_600_000 }, true, 'Housekeeping:rollup'],
+        ],
+      );
+      const reports = await new Queue(db.redis, 'reports').schedules.get(
+        'Housekeeping:weeklyReport',
+      );
+      assert.deepEqual(reports?.timing, { cron: '0 5 * * 2', timeZone: 'Europe/Berlin' });
+      assert.equal(new Date(reports!.nextTick!).getUTCDay(), 2);
+      await new Queue(db.redis, 'reports').schedules.remove('Housekeeping:weeklyReport');
     } finally {
       await application.close();
     }
