@@ -61,7 +61,11 @@ describe('a 1 s schedule fired by 5 app instances SIGKILLed and restarted at ran
       for (const queue of [env.CATCH_UP_QUEUE, env.SKIP_QUEUE]) {
         const ticks = await ticksOf(queue);
         assert.ok(ticks.length >= 58, `${queue}: ${ticks.length} ticks in 60 s`);
-        assert.deepEqual(gapsAndTwins(ticks), { missing: [], twice: [] }, `${queue}, ${kills} kills`);
+        assert.deepEqual(
+          gapsAndTwins(ticks),
+          { missing: [], twice: [] },
+          `${queue}, ${kills} kills`,
+        );
       }
 
       // A full outage: every instance killed for 4.5 s, then two come back.
@@ -80,7 +84,11 @@ describe('a 1 s schedule fired by 5 app instances SIGKILLed and restarted at ran
       const restart = outage + 4_500;
 
       const caughtUp = await ticksOf(env.CATCH_UP_QUEUE);
-      assert.deepEqual(gapsAndTwins(caughtUp), { missing: [], twice: [] }, 'neverSkip: none missed');
+      assert.deepEqual(
+        gapsAndTwins(caughtUp),
+        { missing: [], twice: [] },
+        'neverSkip: none missed',
+      );
       assert.ok(caughtUp.at(-1)! > restart, 'and it goes on after the restart');
 
       const skipped = await ticksOf(env.SKIP_QUEUE);
@@ -88,7 +96,10 @@ describe('a 1 s schedule fired by 5 app instances SIGKILLed and restarted at ran
       assert.deepEqual(twice, [], 'none twice');
       assert.ok(missing.length >= 2, `ticks of the outage skipped (${missing.length} missing)`);
       for (const tick of missing) {
-        assert.ok(tick > outage - EVERY && tick < restart, `only outage ticks are missing (${tick})`);
+        assert.ok(
+          tick > outage - EVERY && tick < restart,
+          `only outage ticks are missing (${tick})`,
+        );
       }
       assert.ok(skipped.length - before.skip < caughtUp.length - before.catchUp);
     } finally {
