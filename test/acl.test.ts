@@ -50,7 +50,7 @@ const USERS = documentedUsers();
 /** The queue the page's rules are written for. */
 const QUEUE = 'emails';
 const KEYS = [QUEUE, `${QUEUE}_noti`, `${QUEUE}_processing`, `${QUEUE}_dead`];
-const SCHEDULE_KEYS = ['_scheduled', '_scheduled_tasks', '_schedules', '_schedule_ticks'].map(
+const SCHEDULE_KEYS = ['_scheduled', '_schedules', '_schedule_ticks'].map(
   (suffix) => `${QUEUE}${suffix}`,
 );
 

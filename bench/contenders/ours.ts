@@ -84,13 +84,7 @@ export class OursContender implements Contender {
 
   async finished(): Promise<boolean> {
     const keys = this.q.keys;
-    const left = [
-      keys.tasks,
-      keys.notifications,
-      keys.processing,
-      keys.scheduled,
-      keys.scheduledTasks,
-    ];
+    const left = [keys.tasks, keys.notifications, keys.processing, keys.scheduled];
     return (await this.redis!.exists(...left)) === 0;
   }
 

@@ -162,16 +162,17 @@ describe('backoff retries', () => {
       await eventually(() => failed.length === 1, 5_000, 'the first failure');
       assert.equal(await db.redis.hlen(`${queue.name}_processing`), 0, 'released');
       assert.equal(await queue.len(), 0, 'not requeued at once');
-      const [id] = await db.redis.zrange(`${queue.name}_scheduled`, 0, -1);
-      const bytes = await db.redis.hgetBuffer(`${queue.name}_scheduled_tasks`, id!);
-      const next = decodeTask(bytes!);
+      const [member] = await db.redis.zrangeBuffer(`${queue.name}_scheduled`, 0, -1);
+      // A member is the task's id (16 bytes: its due time and a suffix), then its bytes.
+      const id = member!.subarray(0, 16).toString('hex');
+      const next = decodeTask(member!.subarray(16));
       assert.equal(next.kind, 'py');
       assert.deepEqual(next.kind === 'py' && [next.funcPath, next.args, next.retry], [
         'Flaky:run',
         ['x'],
         1,
       ]);
-      const cancelled = await queue.cancel(id!);
+      const cancelled = await queue.cancel(id);
       assert.equal(cancelled, true, 'a backed-off retry can be cancelled by its id');
     });
   });

@@ -19,7 +19,6 @@ describe('queue keys', () => {
       processing: 'default_processing',
       dead: 'default_dead',
       scheduled: 'default_scheduled',
-      scheduledTasks: 'default_scheduled_tasks',
       schedules: 'default_schedules',
       scheduleTicks: 'default_schedule_ticks',
     });

@@ -23,7 +23,7 @@ const db = useRedisServer();
 
 /** Every key of a queue, the schedule's included: a finished queue has none. */
 async function allKeys(queue: Queue): Promise<string[]> {
-  const scheduled = [`${queue.name}_scheduled`, `${queue.name}_scheduled_tasks`];
+  const scheduled = [`${queue.name}_scheduled`];
   const exists = await Promise.all(scheduled.map((key) => db.redis.exists(key)));
   return [
     ...(await leftoverKeys(db.redis, queue.name)),

@@ -216,7 +216,7 @@ describe('nestjs-delayed -> Python delayed', () => {
       ],
     );
     assert.deepEqual(await leftoverKeys(redis, queue.name), []);
-    assert.equal(await redis.exists(`${queue.name}_scheduled`, `${queue.name}_scheduled_tasks`), 0);
+    assert.equal(await redis.exists(`${queue.name}_scheduled`), 0);
     await redis.del(resultsKey);
   });
 

@@ -757,6 +757,6 @@ describe('DelayedQueue.with: later work', () => {
       await application.close();
     }
     assert.deepEqual(await leftoverKeys(db.redis, queue), []);
-    assert.equal(await db.redis.exists(`${queue}_scheduled`, `${queue}_scheduled_tasks`), 0);
+    assert.equal(await db.redis.exists(`${queue}_scheduled`), 0);
   });
 });

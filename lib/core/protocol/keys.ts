@@ -12,10 +12,11 @@ export interface QueueKeys {
   readonly processing: string;
   /** List of dead letters (ours, not part of the peers' protocol). */
   readonly dead: string;
-  /** Sorted set of scheduled task ids, scored by due time in ms on Redis' clock (ours). */
+  /**
+   * Sorted set of scheduled tasks (ours): each member is the task's id (its due time and a
+   * suffix, 16 bytes) then its bytes; the score is the due time in ms on Redis' clock.
+   */
   readonly scheduled: string;
-  /** Hash: scheduled task id -> the task bytes it will enqueue (ours). */
-  readonly scheduledTasks: string;
   /** Hash: schedule name -> its definition (periodic and cron tasks, ours). */
   readonly schedules: string;
   /** Sorted set: schedule name -> the time of its next tick in ms (ours). */
@@ -32,7 +33,6 @@ export function queueKeys(name: string): QueueKeys {
     processing: `${name}_processing`,
     dead: `${name}_dead`,
     scheduled: `${name}_scheduled`,
-    scheduledTasks: `${name}_scheduled_tasks`,
     schedules: `${name}_schedules`,
     scheduleTicks: `${name}_schedule_ticks`,
   };

@@ -16,7 +16,14 @@ import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { Schedules } from '../schedules/schedules.js';
 import { DeadLetters } from './dead-letters.js';
-import { newScheduleId, scheduleArgs, type ScheduledTask, type ScheduleTime } from './schedule.js';
+import {
+  newScheduleSuffix,
+  parseScheduledTaskId,
+  scheduleArgs,
+  type ScheduledTask,
+  scheduledTaskId,
+  type ScheduleTime,
+} from './schedule.js';
 import { scheduleSignals } from './schedule-signals.js';
 
 export interface QueueOptions {
@@ -158,20 +165,22 @@ export class Queue {
     const scheduled: ScheduledTask[] = [];
     for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
       const args: (string | Buffer)[] = [mode, time];
-      const ids: string[] = [];
+      const suffixes: Buffer[] = [];
       for (const bytes of encoded.slice(i, i + TASKS_PER_ENQUEUE_CALL)) {
-        const id = newScheduleId();
-        ids.push(id);
-        args.push(id, bytes);
+        const suffix = newScheduleSuffix();
+        suffixes.push(suffix);
+        args.push(suffix, bytes);
       }
       if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
       const [dueAt, now] = (await withinTimeout(
         this.redis,
         scripts.schedule.run(this.redis, this.keys, args),
         this.redisTimeout,
-        `a schedule of ${ids.length} task(s)`,
+        `a schedule of ${suffixes.length} task(s)`,
       )) as [number, number];
-      for (const id of ids) scheduled.push({ id, queue: this.name, dueAt });
+      for (const suffix of suffixes) {
+        scheduled.push({ id: scheduledTaskId(dueAt, suffix), queue: this.name, dueAt });
+      }
       // Promoters in this process re-arm at once; others find it within their poll.
       scheduleSignals.emit('scheduled', this.name, dueAt - now);
     }
@@ -188,11 +197,11 @@ export class Queue {
         `Task ${task.id} was scheduled on queue "${task.queue}", not "${this.name}"`,
       );
     }
-    const id = typeof task === 'string' ? task : task.id;
+    const { dueAt, prefix } = parseScheduledTaskId(typeof task === 'string' ? task : task.id);
     if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
     const cancelled = await withinTimeout(
       this.redis,
-      scripts.cancel.run(this.redis, this.keys, [id]),
+      scripts.cancel.run(this.redis, this.keys, [String(dueAt), prefix]),
       this.redisTimeout,
       'a cancel',
     );

@@ -49,15 +49,29 @@ const MAX_TIME = 8.64e15;
 let sequence = 0;
 
 /**
- * A new scheduled-task id, 32 hex characters: the time (12), a per-process sequence (4), then
- * 8 random bytes. Tasks due at the same instant leave the schedule in id order, so the tasks
- * of one `scheduleMany` keep their order, as an enqueue keeps it.
+ * A new id suffix for a scheduled task: 8 bytes, a per-process sequence (2) then random (6).
+ * A task's id is its due time (8 bytes) and this suffix: tasks due at the same instant leave
+ * the schedule in suffix order, so the tasks of one `scheduleMany` keep their order, as an
+ * enqueue keeps it.
  */
-export function newScheduleId(): string {
+export function newScheduleSuffix(): Buffer {
   sequence = (sequence + 1) & 0xffff;
-  return (
-    Date.now().toString(16).padStart(12, '0') +
-    sequence.toString(16).padStart(4, '0') +
-    randomBytes(8).toString('hex')
-  );
+  const suffix = randomBytes(8);
+  suffix.writeUInt16BE(sequence, 0);
+  return suffix;
+}
+
+/** A scheduled task's id, 32 hex characters: its due time (16) and its suffix (16). */
+export function scheduledTaskId(dueAt: number, suffix: Buffer): string {
+  return dueAt.toString(16).padStart(16, '0') + suffix.toString('hex');
+}
+
+/** The due time and the member prefix of a scheduled task's id. */
+export function parseScheduledTaskId(id: string): { dueAt: number; prefix: Buffer } {
+  if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) {
+    throw new InvalidOptionsError(
+      `Not a scheduled task id (32 hex characters): ${JSON.stringify(id)}`,
+    );
+  }
+  return { dueAt: parseInt(id.slice(0, 16), 16), prefix: Buffer.from(id, 'hex') };
 }

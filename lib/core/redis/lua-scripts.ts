@@ -11,7 +11,6 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
   N_processing: 'processing',
   N_dead: 'dead',
   N_scheduled: 'scheduled',
-  N_scheduled_tasks: 'scheduledTasks',
   N_schedules: 'schedules',
   N_schedule_ticks: 'scheduleTicks',
 };

@@ -1,21 +1,35 @@
 -- Schedules tasks to be enqueued later, atomically.
 --
--- KEYS[1]  N_scheduled        sorted set: task id -> due time (ms, Redis' clock)
--- KEYS[2]  N_scheduled_tasks  hash: task id -> task bytes
+-- KEYS[1]  N_scheduled  sorted set: member = 8-byte due time, 8-byte id suffix, task bytes;
+--                       score = the due time in ms (Redis' clock)
 -- ARGV[1]  'in' (ARGV[2] is a delay in ms from now, on Redis' clock) or 'at' (ARGV[2] is an
 --          instant in ms since the epoch, as the caller's clock tells it)
--- ARGV[3..] pairs: a task id (new, unique), then the task's bytes
+-- ARGV[3..] pairs: an id suffix (8 bytes, new, unique), then the task's bytes
 --
--- The id is the member, never the bytes: two identical tasks stay two tasks. Returns
--- { due time, Redis' time now }, both in ms.
+-- A task's id is the first 16 bytes of its member (due time and suffix), so two identical
+-- tasks stay two tasks, and cancel finds a task from its id alone. Members with one score
+-- sort by their bytes: tasks due at one instant leave in the order of their suffixes.
+-- Returns { due time, Redis' time now }, both in ms.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local due = tonumber(ARGV[2])
 if ARGV[1] == 'in' then
   due = now + due
 end
+-- The due time as 8 big-endian bytes (exact: due < 2^53).
+local bytes, rest = {}, due
+for i = 8, 1, -1 do
+  bytes[i] = rest % 256
+  rest = math.floor(rest / 256)
+end
+local prefix = string.char(unpack(bytes))
+local args = {}
 for i = 3, #ARGV, 2 do
-  redis.call('ZADD', KEYS[1], due, ARGV[i])
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  args[#args + 1] = due
+  args[#args + 1] = prefix .. ARGV[i] .. ARGV[i + 1]
+  if #args == 1000 or i + 1 == #ARGV then
+    redis.call('ZADD', KEYS[1], unpack(args))
+    args = {}
+  end
 end
 return { due, now }
