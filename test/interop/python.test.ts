@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { encodeTask, GoTask, NodeTask, PyTask, Queue, Sweeper } from '../../lib/core/index.js';
+import {
+  encodeTask,
+  GoTask,
+  NodeTask,
+  PyTask,
+  Queue,
+  Scheduler,
+  Sweeper,
+} from '../../lib/core/index.js';
+import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
 import { fromTagged, toTagged } from '../fixtures/tagged-json.js';
 import { type Spawned, spawnProcess, startWorkerApp } from '../helpers/processes.js';
 import {
@@ -181,7 +190,93 @@ describe('Python delayed -> nestjs-delayed', () => {
   });
 });
 
+describe('Python delayed -> nestjs-delayed, with a backoff', () => {
+  it("backs off a Python caller's retry=3 task by our handler's policy: 100, 200, 400 ms", async () => {
+    const queue = uniqueName('py-backoff');
+    const resultsKey = uniqueName('results');
+    await pythonOnce([
+      ...['enqueue', '--redis', server.url, '--queue', queue],
+      ...['--func', 'InteropHandlers:backoff', '--args-json', '["b1"]', '--retry', '3'],
+    ]);
+    const worker = await startWorkerApp({
+      REDIS_URL: server.url,
+      QUEUE: queue,
+      RESULTS_KEY: resultsKey,
+    });
+    running.push(worker);
+    const dead = new Queue(redis, queue);
+    try {
+      await eventually(async () => (await dead.deadLetters.count()) === 1, 10_000, 'a dead letter');
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+    const attempts = (await records(resultsKey)).map((r) => r.at as number);
+    assert.equal(attempts.length, 4);
+    const waits = attempts.slice(1).map((at, i) => at - attempts[i]!);
+    for (const [i, expected] of [100, 200, 400].entries()) {
+      assert.ok(
+        waits[i]! >= expected - 2 && waits[i]! < expected + 150,
+        `wait ${i + 1}: ${waits[i]} ms, expected ${expected}`,
+      );
+    }
+    assert.deepEqual(await leftoverKeys(redis, queue), []);
+    assert.equal(await redis.exists(`${queue}_scheduled`), 0);
+    await dead.deadLetters.purge();
+    await redis.del(resultsKey);
+  });
+});
+
 describe('nestjs-delayed -> Python delayed', () => {
+  it('a periodic schedule of a PyTask: our scheduler fires it, the Python worker runs each tick', async () => {
+    const queue = new Queue(redis, uniqueName('node2py-every'));
+    const resultsKey = uniqueName('results');
+    await queue.schedules.set(
+      'py-beat',
+      { every: 200 },
+      new PyTask('interop_tasks:record', ['beat']),
+    );
+    const scheduler = new Scheduler({ queues: [queue], logger: quietLogger });
+    scheduler.start();
+    const worker = await pythonWorker(queue.name, resultsKey);
+    try {
+      await eventually(async () => (await redis.llen(resultsKey)) >= 3, 10_000, 'three ticks run');
+    } finally {
+      await scheduler.stop();
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+    for (const record of await records(resultsKey))
+      assert.deepEqual(fromTagged(record.args), ['beat']);
+    assert.equal(await queue.schedules.remove('py-beat'), true);
+    await redis.del(resultsKey, queue.name, `${queue.name}_noti`);
+  });
+
+  it('a for-ever budget counted below -1 (as our backoff writes it) is still "for ever" to Python', async () => {
+    const queue = new Queue(redis, uniqueName('node2py-forever'));
+    const resultsKey = uniqueName('results');
+    // What our worker writes for the third attempt of a for-ever task with a backoff.
+    await queue.enqueue(encodeMsgpack(['interop_tasks:flaky', ['neg', 2], {}, -3]));
+    const worker = await pythonWorker(queue.name, resultsKey);
+    try {
+      await eventually(
+        async () => (await records(resultsKey)).some((r) => r.ok === true),
+        10_000,
+        'the third attempt to succeed',
+      );
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+    const attempts = (await records(resultsKey)).filter((r) => r.func === 'flaky');
+    assert.deepEqual(
+      attempts.map((r) => r.ok),
+      [false, false, true],
+    );
+    assert.deepEqual(await leftoverKeys(redis, queue.name), []);
+    await redis.del(resultsKey, `${resultsKey}:flaky:neg`);
+  });
+
   it('schedules PyTasks that the Python worker runs once due (our sweeper moves them in)', async () => {
     const queue = new Queue(redis, uniqueName('node2py-later'));
     const resultsKey = uniqueName('results');
