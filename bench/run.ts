@@ -58,8 +58,8 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   memory,
   scheduledSequentialAdd,
   scheduledBulkAdd,
-  lateness(1),
-  lateness(100),
+  lateness('idle'),
+  lateness('draining'),
   scheduledMemory,
 ];
 

@@ -66,25 +66,40 @@ export const scheduledBulkAdd: PairScenario = {
   },
 };
 
+/** How long before the window the adds begin: every add is done before the first task is due. */
+const LEAD_MS = 3_000;
+/** The plain-task load of the "while draining" variant: tasks per second, in batches every 10 ms. */
+const DRAIN_LOAD_PER_S = 10_000;
+
 /**
- * Tasks due at random instants over the window, added while a worker of `concurrency` runs.
- * The producer runs in the worker's process, which favours us: our promoter hears of each
- * schedule at once, where one in another process finds it at its next look (up to 1 s);
- * BullMQ finds delayed jobs through Redis either way. The README says so beside the row.
- * Lateness = when the handler started minus when the task was due (the moment its add was
- * sent plus its delay, on the bench's clock, the same for both libraries).
+ * Tasks due at random instants over the window: how late each one starts (when its handler
+ * starts minus when it was due: the moment its add was sent plus its delay, on the bench's
+ * clock, the same for both libraries). Every add is sent, 100 in flight, before the window
+ * opens (LEAD_MS after the first add), so the figure is the library's promotion and
+ * dispatch, not a burst of adds in the same process.
+ *
+ * - idle: a worker of concurrency 1 with nothing else to do, the strictest case for a
+ *   task due while the one before it still runs;
+ * - draining: a worker of concurrency 100 draining a steady load of plain tasks
+ *   (DRAIN_LOAD_PER_S, added in the same process) all through the window, so each due task
+ *   joins a queue that is being worked.
  */
-export function lateness(concurrency: number): PairScenario {
-  const p50 = `scheduled.late.c${concurrency}.p50`;
-  const p99 = `scheduled.late.c${concurrency}.p99`;
+export function lateness(mode: 'idle' | 'draining'): PairScenario {
+  const concurrency = mode === 'idle' ? 1 : 100;
+  const p50 = `scheduled.late.${mode}.p50`;
+  const p99 = `scheduled.late.${mode}.p99`;
+  const label =
+    mode === 'idle'
+      ? 'idle worker c1'
+      : `worker c100 draining ${DRAIN_LOAD_PER_S.toLocaleString('en-US')} plain tasks/s`;
   return {
-    id: `scheduled.late.c${concurrency}`,
+    id: `scheduled.late.${mode}`,
     group: 'scheduled',
-    title: `Lateness of scheduled tasks, worker concurrency ${concurrency}`,
+    title: `Lateness of scheduled tasks, ${label}`,
     metrics: [
       {
         id: p50,
-        label: `scheduled task lateness p50, c${concurrency} (producer in the worker's process)`,
+        label: `scheduled task lateness p50, ${label}`,
         unit: 'ms',
         better: 'lower',
         size: (s) => s.lateness,
@@ -92,7 +107,7 @@ export function lateness(concurrency: number): PairScenario {
       },
       {
         id: p99,
-        label: `scheduled task lateness p99, c${concurrency} (producer in the worker's process)`,
+        label: `scheduled task lateness p99, ${label}`,
         unit: 'ms',
         better: 'lower',
         size: (s) => s.lateness,
@@ -101,36 +116,59 @@ export function lateness(concurrency: number): PairScenario {
     ],
     async run({ sizes }: RunContext, contender: Contender) {
       const count = sizes.lateness;
+      const window = sizes.latenessWindowMs;
       const due = new Float64Array(count);
       const late = new Float64Array(count);
       const started = countdown(count);
       const worker = await contender.worker({
         concurrency,
         onStart: (index) => {
+          // Plain tasks of the drain load have indexes from `count` on.
+          if (index >= count) return;
           late[index] = performance.now() - due[index]!;
           started.tick();
         },
       });
+      let loading = false;
+      let load: Promise<void> = Promise.resolve();
       try {
         await worker.start();
         await sleep(50);
-        // Added 100 at a time in flight, each with its own random delay within the window.
+        const opens = performance.now() + LEAD_MS;
         let next = 0;
         const lane = async () => {
           while (next < count) {
             const i = next++;
-            const delay = Math.floor(Math.random() * sizes.latenessWindowMs);
-            due[i] = performance.now() + delay;
-            await contender.addScheduled(i, delay);
+            due[i] = opens + Math.random() * window;
+            await contender.addScheduled(i, Math.round(due[i]! - performance.now()));
           }
         };
         await Promise.all(Array.from({ length: 100 }, lane));
+        if (performance.now() > opens) {
+          throw new Error(`${contender.id}: the adds took longer than the ${LEAD_MS} ms lead`);
+        }
+        if (mode === 'draining') {
+          loading = true;
+          const batch = DRAIN_LOAD_PER_S / 100;
+          load = (async () => {
+            let index = count;
+            await sleep(Math.max(0, opens - performance.now() - 500));
+            while (loading) {
+              const tick = performance.now();
+              await contender.addBulk(index, batch);
+              index += batch;
+              await sleep(Math.max(0, 10 - (performance.now() - tick)));
+            }
+          })();
+        }
         await within(
           started.done,
-          sizes.latenessWindowMs + 30_000,
+          LEAD_MS + window + 30_000,
           `${contender.id}: every scheduled task to start`,
         );
       } finally {
+        loading = false;
+        await load;
         await worker.close();
       }
       const sorted = [...late].sort((a, b) => a - b);

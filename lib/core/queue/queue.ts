@@ -17,11 +17,11 @@ import { scripts } from '../redis/lua-scripts.js';
 import { Schedules } from '../schedules/schedules.js';
 import { DeadLetters } from './dead-letters.js';
 import {
-  newScheduleSuffix,
   parseScheduledTaskId,
   scheduleArgs,
   type ScheduledTask,
   scheduledTaskId,
+  suffixedTask,
   type ScheduleTime,
 } from './schedule.js';
 import { scheduleSignals } from './schedule-signals.js';
@@ -165,21 +165,22 @@ export class Queue {
     const scheduled: ScheduledTask[] = [];
     for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
       const args: (string | Buffer)[] = [mode, time];
-      const suffixes: Buffer[] = [];
-      for (const bytes of encoded.slice(i, i + TASKS_PER_ENQUEUE_CALL)) {
-        const suffix = newScheduleSuffix();
-        suffixes.push(suffix);
-        args.push(suffix, bytes);
+      for (let j = i; j < Math.min(i + TASKS_PER_ENQUEUE_CALL, encoded.length); j++) {
+        args.push(suffixedTask(encoded[j]!));
       }
       if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
       const [dueAt, now] = (await withinTimeout(
         this.redis,
         scripts.schedule.run(this.redis, this.keys, args),
         this.redisTimeout,
-        `a schedule of ${suffixes.length} task(s)`,
+        `a schedule of ${args.length - 2} task(s)`,
       )) as [number, number];
-      for (const suffix of suffixes) {
-        scheduled.push({ id: scheduledTaskId(dueAt, suffix), queue: this.name, dueAt });
+      for (let j = 2; j < args.length; j++) {
+        scheduled.push({
+          id: scheduledTaskId(dueAt, args[j] as Buffer),
+          queue: this.name,
+          dueAt,
+        });
       }
       // Promoters in this process re-arm at once; others find it within their poll.
       scheduleSignals.emit('scheduled', this.name, dueAt - now);

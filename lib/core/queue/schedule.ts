@@ -47,23 +47,41 @@ export function scheduleArgs(when: ScheduleTime): ['in' | 'at', string] {
 const MAX_TIME = 8.64e15;
 
 let sequence = 0;
+/** Random bytes drawn 4 KiB at a time: one draw per task would cost more than the task. */
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** Bytes of a scheduled task's id after its due time. */
+export const SUFFIX_LENGTH = 8;
 
 /**
- * A new id suffix for a scheduled task: 8 bytes, a per-process sequence (2) then random (6).
- * A task's id is its due time (8 bytes) and this suffix: tasks due at the same instant leave
- * the schedule in suffix order, so the tasks of one `scheduleMany` keep their order, as an
- * enqueue keeps it.
+ * Writes a new id suffix for a scheduled task at `target[offset]`: 8 bytes, a per-process
+ * sequence (3) then random (5). A task's id is its due time (8 bytes) and this suffix: tasks
+ * due at the same instant leave the schedule in suffix order, so the tasks of one
+ * `scheduleMany` keep their order (up to 16 million), as an enqueue keeps it.
  */
-export function newScheduleSuffix(): Buffer {
-  sequence = (sequence + 1) & 0xffff;
-  const suffix = randomBytes(8);
-  suffix.writeUInt16BE(sequence, 0);
-  return suffix;
+export function writeScheduleSuffix(target: Buffer, offset: number): void {
+  sequence = (sequence + 1) & 0xffffff;
+  target.writeUIntBE(sequence, offset, 3);
+  if (poolOffset + 5 > pool.length) {
+    pool = randomBytes(4_096);
+    poolOffset = 0;
+  }
+  pool.copy(target, offset + 3, poolOffset, poolOffset + 5);
+  poolOffset += 5;
+}
+
+/** A task's suffix and bytes in one buffer, as the schedule script takes them. */
+export function suffixedTask(bytes: Buffer): Buffer {
+  const member = Buffer.allocUnsafe(SUFFIX_LENGTH + bytes.length);
+  writeScheduleSuffix(member, 0);
+  bytes.copy(member, SUFFIX_LENGTH);
+  return member;
 }
 
 /** A scheduled task's id, 32 hex characters: its due time (16) and its suffix (16). */
 export function scheduledTaskId(dueAt: number, suffix: Buffer): string {
-  return dueAt.toString(16).padStart(16, '0') + suffix.toString('hex');
+  return dueAt.toString(16).padStart(16, '0') + suffix.toString('hex', 0, SUFFIX_LENGTH);
 }
 
 /** The due time and the member prefix of a scheduled task's id. */

@@ -7,8 +7,7 @@
 -- KEYS[2]  N_scheduled   sorted set: member = 8-byte due time, 8-byte id suffix, task bytes
 -- ARGV[1]  the slot id that held the failed attempt
 -- ARGV[2]  the wait in ms, from now on Redis' clock
--- ARGV[3]  a new id suffix (8 bytes)
--- ARGV[4]  the next attempt's bytes
+-- ARGV[3]  a new id suffix (8 bytes) followed by the next attempt's bytes
 --
 -- Returns { due time, Redis' time now }, both in ms.
 local clock = redis.call('TIME')
@@ -20,5 +19,5 @@ for i = 8, 1, -1 do
   rest = math.floor(rest / 256)
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], due, string.char(unpack(bytes)) .. ARGV[3] .. ARGV[4])
+redis.call('ZADD', KEYS[2], due, string.char(unpack(bytes)) .. ARGV[3])
 return { due, now }

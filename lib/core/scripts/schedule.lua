@@ -4,7 +4,7 @@
 --                       score = the due time in ms (Redis' clock)
 -- ARGV[1]  'in' (ARGV[2] is a delay in ms from now, on Redis' clock) or 'at' (ARGV[2] is an
 --          instant in ms since the epoch, as the caller's clock tells it)
--- ARGV[3..] pairs: an id suffix (8 bytes, new, unique), then the task's bytes
+-- ARGV[3..] one per task: an id suffix (8 bytes, new, unique) followed by the task's bytes
 --
 -- A task's id is the first 16 bytes of its member (due time and suffix), so two identical
 -- tasks stay two tasks, and cancel finds a task from its id alone. Members with one score
@@ -24,10 +24,10 @@ for i = 8, 1, -1 do
 end
 local prefix = string.char(unpack(bytes))
 local args = {}
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV do
   args[#args + 1] = due
-  args[#args + 1] = prefix .. ARGV[i] .. ARGV[i + 1]
-  if #args == 1000 or i + 1 == #ARGV then
+  args[#args + 1] = prefix .. ARGV[i]
+  if #args == 1000 or i == #ARGV then
     redis.call('ZADD', KEYS[1], unpack(args))
     args = {}
   end

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { DelayedError } from '../errors.js';
 import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
 import type { Queue } from '../queue/queue.js';
-import { newScheduleSuffix } from '../queue/schedule.js';
+import { suffixedTask } from '../queue/schedule.js';
 import { scheduleSignals } from '../queue/schedule-signals.js';
 import { scripts } from '../redis/lua-scripts.js';
 
@@ -64,8 +64,7 @@ export class WorkerQueue {
     const [due, now] = (await scripts.retryLater.run(this.redis, this.keys, [
       slotId,
       String(wait),
-      newScheduleSuffix(),
-      nextAttempt,
+      suffixedTask(nextAttempt),
     ])) as [number, number];
     scheduleSignals.emit('scheduled', this.name, due - now);
     return due;
