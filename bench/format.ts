@@ -14,6 +14,8 @@ export function formatValue(value: number, unit: string): string {
       return `${value.toFixed(1)} B`;
     case 'MB':
       return `${value.toFixed(1)} MB`;
+    case 'ms CPU/s':
+      return `${value.toFixed(2)} ms CPU/s`;
     default:
       return `${grouped.format(value)} ${unit}`;
   }

@@ -22,6 +22,8 @@ export interface BenchRedis {
   flushAll(): Promise<void>;
   /** INFO memory used_memory, in bytes. */
   usedMemory(): Promise<number>;
+  /** INFO cpu used_cpu_user + used_cpu_sys: the CPU seconds Redis has used so far. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,13 @@ export async function startBenchRedis(prefix: readonly string[] = []): Promise<B
       const match = /^used_memory:(\d+)/m.exec(memory);
       if (!match) throw new Error('INFO memory has no used_memory');
       return Number(match[1]);
+    },
+    async cpuSeconds() {
+      const cpu = await admin.info('cpu');
+      const user = /^used_cpu_user:([\d.]+)/m.exec(cpu);
+      const sys = /^used_cpu_sys:([\d.]+)/m.exec(cpu);
+      if (!user || !sys) throw new Error('INFO cpu has no used_cpu_user/used_cpu_sys');
+      return Number(user[1]) + Number(sys[1]);
     },
     async stop() {
       admin.disconnect();

@@ -28,7 +28,9 @@ import { drain } from './scenarios/drain.js';
 import { latency } from './scenarios/latency.js';
 import { memory } from './scenarios/memory.js';
 import {
+  idleFarFuture,
   lateness,
+  sameInstant,
   scheduledBulkAdd,
   scheduledMemory,
   scheduledSequentialAdd,
@@ -60,7 +62,9 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   scheduledBulkAdd,
   lateness('idle'),
   lateness('draining'),
+  sameInstant,
   scheduledMemory,
+  idleFarFuture,
 ];
 
 async function runOnce(

@@ -20,6 +20,12 @@ export interface Sizes {
   /** Tasks scheduled at random instants over `latenessWindowMs`, for their lateness. */
   readonly lateness: number;
   readonly latenessWindowMs: number;
+  /** Tasks due at one instant, for the promotion rate. */
+  readonly sameInstant: number;
+  /** Far-future tasks waiting while the CPU of an idle worker and Redis is measured. */
+  readonly farFuture: number;
+  /** How long that idle CPU is measured (ms). */
+  readonly idleWindowMs: number;
   readonly peerDrain: number;
   /** redis-benchmark -n */
   readonly ceilingRequests: number;
@@ -39,6 +45,9 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     memory: 4 * n,
     lateness: 2 * n,
     latenessWindowMs: smoke ? 1_000 : 10_000,
+    sameInstant: 20 * n,
+    farFuture: smoke ? 10_000 : 1_000_000,
+    idleWindowMs: smoke ? 1_000 : 10_000,
     peerDrain: n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };

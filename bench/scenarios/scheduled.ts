@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Contender } from '../contenders/index.js';
+import type { Sizes } from '../sizes.js';
 import { percentileOfSorted, perSecond } from '../stats.js';
-import { countdown, type PairScenario, type RunContext, within } from './scenario.js';
+import { countdown, type PairScenario, type RunContext, until, within } from './scenario.js';
 
 /**
  * Later work: adding tasks scheduled an hour ahead (one at a time and in bulk, to set beside
@@ -202,5 +203,128 @@ export const scheduledMemory: PairScenario = {
     await checkScheduled(contender, n);
     await sleep(250);
     return { 'scheduled.memory': ((await redis.usedMemory()) - base) / n };
+  },
+};
+
+/**
+ * `sameInstant` tasks all due at one instant, a worker of concurrency 100 running: how fast
+ * they leave the schedule (ours: moved into the queue by the worker's promoter; BullMQ:
+ * moved from its delayed set by its worker), and how fast they all start, both counted from
+ * the instant they were due. The adds are all done before that instant: the lead only has
+ * to outlast them (BullMQ adds delayed jobs about 10x slower, so it gets a longer one).
+ */
+export const sameInstant: PairScenario = {
+  id: 'scheduled.instant',
+  group: 'scheduled',
+  title: 'Tasks due at one instant',
+  metrics: [
+    {
+      id: 'scheduled.instant.moved',
+      label: 'tasks due at one instant: out of the schedule, worker c100',
+      unit: 'tasks/s',
+      better: 'higher',
+      size: (s) => s.sameInstant,
+      target: { of: 'ours', op: '>=', value: 100_000, text: '>= 100,000/s' },
+    },
+    {
+      id: 'scheduled.instant.started',
+      label: 'tasks due at one instant: all started, worker c100',
+      unit: 'tasks/s',
+      better: 'higher',
+      size: (s) => s.sameInstant,
+    },
+  ],
+  async run({ sizes }: RunContext, contender: Contender) {
+    const count = sizes.sameInstant;
+    const started = countdown(count);
+    const worker = await contender.worker({ concurrency: 100, onStart: () => started.tick() });
+    try {
+      await worker.start();
+      const lead = (contender.id === 'ours' ? 1_000 : 4_000) + count / 20;
+      const dueAt = performance.now() + lead;
+      for (let from = 0; from < count; from += 1_000) {
+        const batch = Math.min(1_000, count - from);
+        await contender.addScheduledBulk(from, batch, Math.round(dueAt - performance.now()));
+      }
+      if (performance.now() > dueAt) {
+        throw new Error(`${contender.id}: the adds took longer than the ${lead} ms lead`);
+      }
+      await sleep(dueAt - performance.now());
+      await until(
+        async () => (await contender.scheduledBacklog()) === 0,
+        60_000,
+        `${contender.id}: every task out of the schedule`,
+      );
+      const moved = performance.now() - dueAt;
+      await within(started.done, 60_000, `${contender.id}: every task to start`);
+      const all = performance.now() - dueAt;
+      return {
+        'scheduled.instant.moved': perSecond(count, moved),
+        'scheduled.instant.started': perSecond(count, all),
+      };
+    } finally {
+      await worker.close();
+    }
+  },
+};
+
+/**
+ * What `farFuture` tasks scheduled an hour ahead cost while nothing is due: the CPU that
+ * Redis and the process running an idle worker (with its promoter) use per second, over
+ * `idleWindowMs`, first with no task scheduled, then with them all waiting. Ours only:
+ * BullMQ takes about 40 s to add a million delayed jobs, longer than the rest of this group
+ * together; its rows say "n/a".
+ */
+export const idleFarFuture: PairScenario = {
+  id: 'scheduled.idle',
+  group: 'scheduled',
+  title: 'Idle CPU with far-future tasks waiting',
+  metrics: [
+    ['redis', 'none', 'Redis CPU, idle worker, no task scheduled (ours only)'],
+    ['redis', 'many', 'Redis CPU, idle worker, 1,000,000 tasks an hour ahead (ours only)'],
+    ['node', 'none', 'worker process CPU, idle, no task scheduled (ours only)'],
+    ['node', 'many', 'worker process CPU, idle, 1,000,000 tasks an hour ahead (ours only)'],
+  ].map(([who, load, label]) => ({
+    id: `scheduled.idle.${who}.${load}`,
+    label: label!,
+    unit: 'ms CPU/s',
+    better: 'lower' as const,
+    size: load === 'many' ? (s: Sizes) => s.farFuture : undefined,
+  })),
+  async run({ redis, sizes }: RunContext, contender: Contender): Promise<Record<string, number>> {
+    if (contender.id !== 'ours') return {};
+    const worker = await contender.worker({ concurrency: 1 });
+    const idleCpu = async (): Promise<{ redis: number; node: number }> => {
+      await sleep(1_000);
+      const redisBefore = await redis.cpuSeconds();
+      const nodeBefore = process.cpuUsage();
+      const t0 = performance.now();
+      await sleep(sizes.idleWindowMs);
+      const seconds = (performance.now() - t0) / 1_000;
+      const node = process.cpuUsage(nodeBefore);
+      const redisUsed = (await redis.cpuSeconds()) - redisBefore;
+      return {
+        redis: (redisUsed * 1_000) / seconds,
+        node: (node.user + node.system) / 1_000 / seconds,
+      };
+    };
+    try {
+      await worker.start();
+      const none = await idleCpu();
+      const count = sizes.farFuture;
+      for (let from = 0; from < count; from += 10_000) {
+        await contender.addScheduledBulk(from, Math.min(10_000, count - from), AN_HOUR);
+      }
+      await checkScheduled(contender, count);
+      const many = await idleCpu();
+      return {
+        'scheduled.idle.redis.none': none.redis,
+        'scheduled.idle.redis.many': many.redis,
+        'scheduled.idle.node.none': none.node,
+        'scheduled.idle.node.many': many.node,
+      };
+    } finally {
+      await worker.close();
+    }
   },
 };
