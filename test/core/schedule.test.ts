@@ -18,6 +18,7 @@ import {
   uniqueName,
   useRedisServer,
 } from '../helpers/redis-server.js';
+import { spawnProcess } from '../helpers/processes.js';
 
 const db = useRedisServer();
 
@@ -242,5 +243,39 @@ describe('scheduled tasks, the edges', () => {
     await assert.rejects(queue.schedule(new NodeTask('X:y'), { delay: 1e16 }), InvalidOptionsError);
     await assert.rejects(queue.schedule(new NodeTask('X:y'), { at: -1 }), InvalidOptionsError);
     assert.deepEqual(await allKeys(other), []);
+  });
+});
+
+describe('scheduled tasks from another process', () => {
+  it('wake the promoter at once through the wake channel: on time, not at its next look', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const core = new URL('../../lib/core/index.js', import.meta.url).href;
+    // A producer in another process: schedules one task due in 300 ms, prints its due time.
+    const produce = async (n: number): Promise<number> => {
+      const code = `
+        import { Redis } from 'ioredis';
+        import { NodeTask, Queue } from ${JSON.stringify(core)};
+        const redis = new Redis(${JSON.stringify(db.server.url)});
+        const task = await new Queue(redis, ${JSON.stringify(queue.name)}).schedule(
+          new NodeTask('Later:run', [${n}]), { delay: 300 });
+        console.log(task.dueAt);
+        await redis.quit();`;
+      const child = spawnProcess(process.execPath, ['--input-type=module', '-e', code], {});
+      const line = await child.waitForLine(/^\d+$/, 10_000);
+      await child.exited;
+      return Number(line);
+    };
+    await withRecordingWorker(queue, async (runs) => {
+      // The promoter's timer is armed a second ahead (its longest wait): only a wake-up can
+      // make the next tasks run on time.
+      await queue.schedule(new NodeTask('Later:run', [0]), { delay: 3_600_000 });
+      await sleep(100);
+      for (let n = 1; n <= 4; n++) {
+        const dueAt = await produce(n);
+        await eventually(() => runs.has(n), 3_000, `task ${n}`);
+        const late = runs.get(n)![0]! - dueAt;
+        assert.ok(late >= -1 && late < 100, `task ${n} ran ${late} ms after its due time`);
+      }
+    });
   });
 });

@@ -5,6 +5,7 @@ import { scheduleSignals } from '../queue/schedule-signals.js';
 import { withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { DueLoop } from './due-loop.js';
+import { WakeListener } from './wake-listener.js';
 
 /** A queue as the promoter sees it: its keys, on a connection. */
 export interface PromotedQueue {
@@ -16,9 +17,9 @@ export interface PromotedQueue {
 /** Tasks moved per script call: the script unpacks them, and Lua's unpack() has a limit. */
 const TASKS_PER_CALL = 1_000;
 /**
- * The longest wait between two looks at the schedule. A task scheduled by another process
- * for earlier than the promoter's next look is late by at most this much; one scheduled by
- * this process re-arms the promoter at once (scheduleSignals).
+ * The longest wait between two looks at the schedule. A task scheduled for earlier than the
+ * promoter's next look re-arms it at once: by scheduleSignals from this process, by a
+ * message on the queue's wake channel from another. A missed message costs at most this.
  */
 export const PROMOTE_MAX_WAIT = 1_000;
 
@@ -32,6 +33,8 @@ export const PROMOTE_MAX_WAIT = 1_000;
 export class Promoter {
   private readonly queues: PromotedQueue[] = [];
   private readonly loop = new DueLoop(() => this.promoteAll(), PROMOTE_MAX_WAIT);
+  private readonly wakes: WakeListener;
+  private started = false;
 
   constructor(
     queues: readonly PromotedQueue[],
@@ -39,25 +42,32 @@ export class Promoter {
     /** How long one look may wait for Redis. */
     private readonly redisTimeout: number,
   ) {
+    this.wakes = new WakeListener(logger, this.scheduled);
     for (const queue of queues) this.add(queue);
   }
 
   /** Adds a queue (one already promoted, by name, is ignored). */
   add(queue: PromotedQueue): void {
-    if (!this.queues.some((known) => known.name === queue.name)) this.queues.push(queue);
+    if (this.queues.some((known) => known.name === queue.name)) return;
+    this.queues.push(queue);
+    this.wakes.listen(queue.name, queue.keys.wake);
+    if (this.started) this.wakes.start(queue.redis);
   }
 
   /** Looks now, then whenever a task comes due. */
   start(): void {
     scheduleSignals.off('scheduled', this.scheduled); // started twice: listen once
     scheduleSignals.on('scheduled', this.scheduled);
+    this.started = true;
+    if (this.queues.length > 0) this.wakes.start(this.queues[0]!.redis);
     this.loop.start();
   }
 
   /** Stops looking; waits for a look in progress, at most 2 s (a move is atomic either way). */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     scheduleSignals.off('scheduled', this.scheduled);
-    return this.loop.stop();
+    this.started = false;
+    await Promise.all([this.loop.stop(), this.wakes.stop()]);
   }
 
   /** Looks now (after a reconnect, say). */

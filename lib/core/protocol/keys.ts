@@ -21,6 +21,11 @@ export interface QueueKeys {
   readonly schedules: string;
   /** Sorted set: schedule name -> the time of its next tick in ms (ours). */
   readonly scheduleTicks: string;
+  /**
+   * Not a key: the Pub/Sub channel on which a schedule wakes the promoters when it adds a
+   * task due sooner than any other of the queue (ours).
+   */
+  readonly wake: string;
 }
 
 export function queueKeys(name: string): QueueKeys {
@@ -35,5 +40,6 @@ export function queueKeys(name: string): QueueKeys {
     scheduled: `${name}_scheduled`,
     schedules: `${name}_schedules`,
     scheduleTicks: `${name}_schedule_ticks`,
+    wake: `${name}_wake`,
   };
 }

@@ -164,7 +164,7 @@ export class Queue {
     const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
     const scheduled: ScheduledTask[] = [];
     for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
-      const args: (string | Buffer)[] = [mode, time];
+      const args: (string | Buffer)[] = [mode, time, this.keys.wake];
       for (let j = i; j < Math.min(i + TASKS_PER_ENQUEUE_CALL, encoded.length); j++) {
         args.push(suffixedTask(encoded[j]!));
       }
@@ -173,9 +173,9 @@ export class Queue {
         this.redis,
         scripts.schedule.run(this.redis, this.keys, args),
         this.redisTimeout,
-        `a schedule of ${args.length - 2} task(s)`,
+        `a schedule of ${args.length - 3} task(s)`,
       )) as [number, number];
-      for (let j = 2; j < args.length; j++) {
+      for (let j = 3; j < args.length; j++) {
         scheduled.push({
           id: scheduledTaskId(dueAt, args[j] as Buffer),
           queue: this.name,

@@ -4,7 +4,8 @@
 --                       score = the due time in ms (Redis' clock)
 -- ARGV[1]  'in' (ARGV[2] is a delay in ms from now, on Redis' clock) or 'at' (ARGV[2] is an
 --          instant in ms since the epoch, as the caller's clock tells it)
--- ARGV[3..] one per task: an id suffix (8 bytes, new, unique) followed by the task's bytes
+-- ARGV[3]  the queue's wake channel (N_wake): told when these tasks are the earliest
+-- ARGV[4..] one per task: an id suffix (8 bytes, new, unique) followed by the task's bytes
 --
 -- A task's id is the first 16 bytes of its member (due time and suffix), so two identical
 -- tasks stay two tasks, and cancel finds a task from its id alone. Members with one score
@@ -23,13 +24,19 @@ for i = 8, 1, -1 do
   rest = math.floor(rest / 256)
 end
 local prefix = string.char(unpack(bytes))
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local args = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   args[#args + 1] = due
   args[#args + 1] = prefix .. ARGV[i]
   if #args == 1000 or i == #ARGV then
     redis.call('ZADD', KEYS[1], unpack(args))
     args = {}
   end
+end
+-- Due sooner than every task already there: promoters armed for the old earliest one hear
+-- of it at once (PUBLISH reaches subscribers only; nothing is stored).
+if not head[2] or due < tonumber(head[2]) then
+  redis.call('PUBLISH', ARGV[3], due - now)
 end
 return { due, now }

@@ -1,0 +1,65 @@
+import type { Redis } from 'ioredis';
+import { type DelayedLogger, errorMessage } from '../logger.js';
+import { closeConnection, duplicateConnection } from '../redis/connection.js';
+
+/**
+ * Hears, on a subscriber connection of its own, when another process schedules a task due
+ * sooner than any other of a queue: the schedule script PUBLISHes the ms until it is due on
+ * the queue's wake channel (`N_wake`), and the listener passes them on, so a promoter
+ * re-arms at once instead of finding the task at its next look (up to a second later).
+ *
+ * Only an optimisation: without it (a user whose ACL refuses SUBSCRIBE, a lost message
+ * during a reconnect) the promoter still finds every task at its next look.
+ */
+export class WakeListener {
+  private subscriber: Redis | undefined;
+  /** Channel -> queue name. */
+  private readonly channels = new Map<string, string>();
+  private reported = false;
+
+  constructor(
+    private readonly logger: DelayedLogger,
+    /** Called with the queue's name and the ms until its new earliest task is due. */
+    private readonly onWake: (queue: string, dueIn: number) => void,
+  ) {}
+
+  /** Listens for a queue's wake-ups (on its channel, `N_wake`). */
+  listen(queue: string, channel: string): void {
+    if (this.channels.has(channel)) return;
+    this.channels.set(channel, queue);
+    if (this.subscriber?.status === 'ready') this.subscribe([channel]);
+  }
+
+  /** Opens the subscriber connection, a duplicate of `base`. */
+  start(base: Redis): void {
+    if (this.subscriber !== undefined) return;
+    const subscriber = duplicateConnection(base);
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined);
+    // On every (re)connect: ioredis resubscribes what it had, this also covers channels added
+    // while it was down and a first SUBSCRIBE refused while connecting.
+    subscriber.on('ready', () => this.subscribe([...this.channels.keys()]));
+    subscriber.on('message', (channel: string, message: string) => {
+      const queue = this.channels.get(channel);
+      const dueIn = Number(message);
+      if (queue !== undefined && Number.isFinite(dueIn)) this.onWake(queue, dueIn);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (subscriber !== undefined) await closeConnection(subscriber);
+  }
+
+  private subscribe(channels: string[]): void {
+    if (channels.length === 0 || this.subscriber === undefined) return;
+    this.subscriber.subscribe(...channels).catch((error: unknown) => {
+      if (this.reported) return;
+      this.reported = true;
+      this.logger.warn(
+        `Cannot subscribe to the wake-up channel(s) ${channels.join(', ')}: ${errorMessage(error)}; tasks scheduled by other processes are moved at most a second late`,
+      );
+    });
+  }
+}
