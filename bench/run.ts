@@ -28,8 +28,10 @@ import { drain } from './scenarios/drain.js';
 import { latency } from './scenarios/latency.js';
 import { memory } from './scenarios/memory.js';
 import {
+  backoffRetry,
   idleFarFuture,
   lateness,
+  periodicTicks,
   sameInstant,
   scheduledBulkAdd,
   scheduledMemory,
@@ -63,6 +65,8 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   lateness('idle'),
   lateness('draining'),
   sameInstant,
+  backoffRetry,
+  periodicTicks,
   scheduledMemory,
   idleFarFuture,
 ];

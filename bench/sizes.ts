@@ -26,6 +26,10 @@ export interface Sizes {
   readonly farFuture: number;
   /** How long that idle CPU is measured (ms). */
   readonly idleWindowMs: number;
+  /** Tasks retried once after a backoff. */
+  readonly backoffTasks: number;
+  /** Ticks of a periodic schedule measured. */
+  readonly ticks: number;
   readonly peerDrain: number;
   /** redis-benchmark -n */
   readonly ceilingRequests: number;
@@ -48,6 +52,8 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     sameInstant: 20 * n,
     farFuture: smoke ? 10_000 : 1_000_000,
     idleWindowMs: smoke ? 1_000 : 10_000,
+    backoffTasks: smoke ? 200 : 2_000,
+    ticks: smoke ? 10 : 50,
     peerDrain: n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };

@@ -68,11 +68,41 @@ export class BullmqContender implements Contender {
     return this.q.getDelayedCount();
   }
 
+  /** The backoff of addBulkRetried's jobs; set with the worker's hooks. */
+  private backoffMs = 0;
+
+  async addBulkRetried(from: number, count: number): Promise<void> {
+    const opts = { attempts: 2, backoff: { type: 'fixed', delay: this.backoffMs } };
+    const jobs = new Array(count);
+    for (let i = 0; i < count; i++) jobs[i] = { name: TASK_NAME, data: [from + i], opts };
+    await this.q.addBulk(jobs);
+  }
+
+  async startEvery(everyMs: number): Promise<() => Promise<void>> {
+    // BullMQ's job scheduler: its worker adds each next iteration as a delayed job.
+    await this.q.upsertJobScheduler(
+      'bench-every',
+      { every: everyMs },
+      {
+        name: TASK_NAME,
+        data: [-1],
+      },
+    );
+    return async () => {
+      await this.q.removeJobScheduler('bench-every');
+    };
+  }
+
   async worker(hooks: WorkerHooks): Promise<BenchWorker> {
     const onStart = hooks.onStart;
+    if (hooks.backoffMs !== undefined) this.backoffMs = hooks.backoffMs;
+    // An iteration of a job scheduler is named after its planned time,
+    // `repeat:<scheduler id>:<ms>`: that is what a tick's lateness is measured from.
+    const indexOf = (job: Job<Payload>): number =>
+      job.repeatJobKey === undefined ? job.data[0] : Number(String(job.id).split(':').pop());
     const worker = new Worker<Payload>(
       QUEUE_NAME,
-      onStart ? async (job: Job<Payload>) => onStart(job.data[0]) : async () => undefined,
+      onStart ? async (job: Job<Payload>) => onStart(indexOf(job)) : async () => undefined,
       { connection: this.connection(), concurrency: hooks.concurrency, autorun: false },
     );
     worker.on('error', () => undefined);

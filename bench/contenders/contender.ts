@@ -19,6 +19,12 @@ export interface WorkerHooks {
   readonly onStart?: (index: number) => void;
   /** Called when the library reports the task completed. */
   readonly onCompleted?: () => void;
+  /**
+   * The fixed backoff (ms) before a failed task's retry, for tasks added by `addBulkRetried`
+   * (ours declares it on the handler, BullMQ on each job). A throwing `onStart` fails the
+   * attempt.
+   */
+  readonly backoffMs?: number;
 }
 
 /** A worker whose connections are set up but which does not fetch yet. */
@@ -44,6 +50,14 @@ export interface Contender {
   addScheduledBulk(from: number, count: number, delayMs: number): Promise<void>;
   /** Tasks scheduled and not due yet. */
   scheduledBacklog(): Promise<number>;
+  /** Adds tasks `from .. from + count - 1` in bulk, each retried once if it fails. */
+  addBulkRetried(from: number, count: number): Promise<void>;
+  /**
+   * Starts a periodic schedule of `Bench:noop` every `everyMs`: a worker then calls
+   * `onStart` with each tick's planned time (ms since the epoch) instead of an index.
+   * Resolves with a function that removes the schedule (and stops what fires it).
+   */
+  startEvery(everyMs: number): Promise<() => Promise<void>>;
   /**
    * Builds a worker with its own connections and waits until they are up. What stays
    * untimed is only the connecting; the library's own start-up work is timed.

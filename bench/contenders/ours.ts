@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { HandlerRegistry, NodeTask, Queue, Worker } from '../../lib/core/index.js';
+import { HandlerRegistry, NodeTask, Queue, Scheduler, Worker } from '../../lib/core/index.js';
 import {
   type BenchWorker,
   type Contender,
@@ -64,10 +64,35 @@ export class OursContender implements Contender {
     return this.q.scheduledCount();
   }
 
+  async addBulkRetried(from: number, count: number): Promise<void> {
+    const tasks: NodeTask[] = new Array(count);
+    for (let i = 0; i < count; i++) tasks[i] = new NodeTask(TASK_NAME, [from + i], {}, 1);
+    await this.q.enqueueMany(tasks);
+  }
+
+  async startEvery(everyMs: number): Promise<() => Promise<void>> {
+    await this.q.schedules.set('bench-every', { every: everyMs }, new NodeTask(TASK_NAME), {
+      tickArg: true,
+    });
+    // What a Nest app with a worker runs beside it; here on the producer's connection.
+    const scheduler = new Scheduler({ queues: [this.q], logger: silentLogger });
+    scheduler.start();
+    return async () => {
+      await scheduler.stop();
+      await this.q.schedules.remove('bench-every');
+    };
+  }
+
   async worker(hooks: WorkerHooks): Promise<BenchWorker> {
     const handlers = new HandlerRegistry();
     const onStart = hooks.onStart;
-    handlers.register(TASK_NAME, onStart ? (index: number) => onStart(index) : () => undefined);
+    handlers.register(
+      TASK_NAME,
+      onStart ? (index: number) => onStart(index) : () => undefined,
+      TASK_NAME,
+      undefined,
+      hooks.backoffMs === undefined ? {} : { retry: 1, backoff: hooks.backoffMs },
+    );
     const worker = new Worker({
       queues: [this.q],
       handlers,

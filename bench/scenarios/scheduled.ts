@@ -328,3 +328,122 @@ export const idleFarFuture: PairScenario = {
     }
   },
 };
+
+/**
+ * Retries after a fixed backoff: `backoffTasks` tasks whose first attempt fails, each retried
+ * once 100 ms later by the library (ours: `@Task({ retry: 1, backoff: 100 })`; BullMQ:
+ * `attempts: 2, backoff: { type: 'fixed', delay: 100 }`), a worker of concurrency 100. The
+ * lateness of a retry is when it starts minus (when its first attempt threw + 100 ms).
+ */
+const BACKOFF_MS = 100;
+export const backoffRetry: PairScenario = {
+  id: 'scheduled.backoff',
+  group: 'scheduled',
+  title: 'Retries after a 100 ms backoff',
+  metrics: [
+    {
+      id: 'scheduled.backoff.p50',
+      label: 'retry after a 100 ms backoff: lateness p50, c100',
+      unit: 'ms',
+      better: 'lower',
+      size: (s) => s.backoffTasks,
+    },
+    {
+      id: 'scheduled.backoff.p99',
+      label: 'retry after a 100 ms backoff: lateness p99, c100',
+      unit: 'ms',
+      better: 'lower',
+      size: (s) => s.backoffTasks,
+    },
+  ],
+  async run({ sizes }: RunContext, contender: Contender) {
+    const count = sizes.backoffTasks;
+    const failedAt = new Float64Array(count);
+    const late = new Float64Array(count);
+    const retried = countdown(count);
+    const worker = await contender.worker({
+      concurrency: 100,
+      backoffMs: BACKOFF_MS,
+      onStart: (index) => {
+        if (failedAt[index] === 0) {
+          failedAt[index] = performance.now();
+          throw new Error('the first attempt fails');
+        }
+        late[index] = performance.now() - failedAt[index]! - BACKOFF_MS;
+        retried.tick();
+      },
+    });
+    try {
+      await worker.start();
+      for (let from = 0; from < count; from += 1_000) {
+        await contender.addBulkRetried(from, Math.min(1_000, count - from));
+      }
+      await within(retried.done, 60_000, `${contender.id}: every retry to start`);
+    } finally {
+      await worker.close();
+    }
+    const sorted = [...late].sort((a, b) => a - b);
+    return {
+      'scheduled.backoff.p50': percentileOfSorted(sorted, 50),
+      'scheduled.backoff.p99': percentileOfSorted(sorted, 99),
+    };
+  },
+};
+
+/**
+ * A periodic schedule every 100 ms (ours: a schedule fired by a Scheduler; BullMQ: a job
+ * scheduler, whose worker adds each next iteration): how late each of `ticks` ticks starts
+ * on a worker of concurrency 1, from its planned time (ms since the epoch, both clocks the
+ * same machine's). The first two ticks are left out (BullMQ runs its first at once).
+ */
+export const periodicTicks: PairScenario = {
+  id: 'scheduled.every',
+  group: 'scheduled',
+  title: 'Periodic ticks every 100 ms',
+  metrics: [
+    {
+      id: 'scheduled.every.p50',
+      label: 'periodic task every 100 ms: tick lateness p50',
+      unit: 'ms',
+      better: 'lower',
+      size: (s) => s.ticks,
+    },
+    {
+      id: 'scheduled.every.p99',
+      label: 'periodic task every 100 ms: tick lateness p99',
+      unit: 'ms',
+      better: 'lower',
+      size: (s) => s.ticks,
+    },
+  ],
+  async run({ sizes }: RunContext, contender: Contender) {
+    const wanted = sizes.ticks + 2;
+    const late: number[] = [];
+    const ticked = countdown(wanted);
+    const worker = await contender.worker({
+      concurrency: 1,
+      onStart: (plannedAt) => {
+        if (late.length >= wanted) return;
+        late.push(Date.now() - plannedAt);
+        ticked.tick();
+      },
+    });
+    let stop: (() => Promise<void>) | undefined;
+    try {
+      await worker.start();
+      stop = await contender.startEvery(100);
+      await within(ticked.done, wanted * 100 + 10_000, `${contender.id}: ${wanted} ticks`);
+    } finally {
+      await stop?.();
+      await worker.close();
+    }
+    const sorted = late.slice(2).sort((a, b) => a - b);
+    if (sorted.some((value) => !Number.isFinite(value))) {
+      throw new Error(`${contender.id}: a tick without its planned time`);
+    }
+    return {
+      'scheduled.every.p50': percentileOfSorted(sorted, 50),
+      'scheduled.every.p99': percentileOfSorted(sorted, 99),
+    };
+  },
+};
