@@ -94,6 +94,7 @@ export class DelayedHost
     const names = new Set([
       ...this.handlers.queueNames(),
       ...this.declared.map((schedule) => schedule.queue),
+      ...settings.queues,
     ]);
     const queues = [...names].map(
       (name) => new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }),

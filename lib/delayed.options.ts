@@ -49,6 +49,11 @@ export interface DelayedModuleOptions {
 
 export interface DelayedSchedulerOptions {
   /**
+   * More queues whose schedules this app fires, besides the queues its handlers serve: a
+   * queue only Python or Go workers serve, whose schedules `setTask` adds. Default none.
+   */
+  queues?: string[];
+  /**
    * Remove, at boot, schedules declared in code (by a decorator) on this app's queues that
    * this app no longer declares. Default false: they are reported in the log and keep
    * firing until removed (another app sharing the queue, or an instance of the previous
@@ -77,7 +82,7 @@ export interface ResolvedDelayedOptions {
     false | (Omit<WorkerSettings, 'redisTimeout'> & { queues: string[] | undefined });
   readonly sweeper: false | SweeperSettings;
   readonly deadLetter: false | DeadLetterSettings;
-  readonly scheduler: false | Required<DelayedSchedulerOptions>;
+  readonly scheduler: false | { readonly queues: string[]; readonly removeUndeclared: boolean };
 }
 
 const TOP_LEVEL = [
@@ -194,14 +199,17 @@ export function resolveOptions(
         `scheduler must be true, false or an options object, got ${describeValue(given)}`,
       );
     } else {
-      unknownKeys(given, ['removeUndeclared'], 'scheduler.', problems);
-      const { removeUndeclared = false } = given;
+      unknownKeys(given, ['queues', 'removeUndeclared'], 'scheduler.', problems);
+      const { removeUndeclared = false, queues: more = [] } = given;
       if (typeof removeUndeclared !== 'boolean') {
         problems.push(
           `scheduler.removeUndeclared must be true or false, got ${describeValue(removeUndeclared)}`,
         );
       }
-      scheduler = { removeUndeclared };
+      if (!Array.isArray(more) || more.some((name) => typeof name !== 'string' || name === '')) {
+        problems.push('scheduler.queues must be an array of non-empty queue names');
+      }
+      scheduler = { removeUndeclared, queues: Array.isArray(more) ? [...more] : [] };
     }
   }
 

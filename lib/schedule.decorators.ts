@@ -8,7 +8,8 @@ export interface ScheduleDecoratorOptions {
   name?: string;
   /**
    * After a time no instance could fire (an outage, a deploy): true enqueues every missed
-   * tick; false (default) enqueues the oldest one, late, and skips the others.
+   * tick; false (default) enqueues the oldest one, late, and skips the others that are more
+   * than a second late.
    */
   neverSkip?: boolean;
 }

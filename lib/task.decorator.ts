@@ -49,6 +49,13 @@ export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator 
     );
   }
   // Checked here, so a wrong policy fails where it is written, not when the worker starts.
-  if (options.backoff !== undefined) resolveBackoff(options.backoff, '@Task()');
+  if (options.backoff !== undefined) {
+    resolveBackoff(options.backoff, '@Task()');
+    if (!options.retry) {
+      throw new TypeError(
+        '@Task(): a backoff needs retry (how many retries its tasks get, or -1 for ever)',
+      );
+    }
+  }
   return SetMetadata(TASK_METADATA, { ...options });
 }

@@ -334,6 +334,24 @@ describe('the ACL users of docs/acl.md', () => {
     }
   });
 
+  it('let a scheduling producer without +publish still schedule (the wake-up is only a speed-up)', async () => {
+    await db.redis.del(...SCHEDULE_KEYS);
+    await createUsers();
+    await db.redis.call('ACL', 'SETUSER', 'emails-scheduler', '-publish');
+    const errors: string[] = [];
+    const scheduling = connectAs('emails-scheduler', errors);
+    try {
+      const queue = new Queue(scheduling, QUEUE);
+      const task = await queue.schedule(new NodeTask('Acl:later', ['x']), { delay: 60_000 });
+      assert.equal(await queue.scheduledCount(), 1);
+      assert.equal(await queue.cancel(task), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await closeConnection(scheduling);
+      await db.redis.del(...SCHEDULE_KEYS);
+    }
+  });
+
   it('refuse what they leave out', async () => {
     await db.redis.del(...KEYS);
     await createUsers();

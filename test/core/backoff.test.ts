@@ -179,6 +179,21 @@ describe('backoff retries', () => {
 });
 
 describe('backoff policies', () => {
+  it('needs a retry count: without one, tasks from Node would never be retried', () => {
+    assert.throws(
+      () =>
+        new HandlerRegistry().register('x', () => {}, 'Mailer.send', undefined, { backoff: 100 }),
+      /Mailer.send: a backoff needs retry/,
+    );
+  });
+
+  it('stays finite for any retry number, a zero delay included', () => {
+    const zero = resolveBackoff({ type: 'exponential', delay: 0 }, 'test');
+    assert.equal(backoffDelay(zero, 5_000), 0);
+    const big = resolveBackoff({ type: 'exponential', delay: 1, maxDelay: 60_000 }, 'test');
+    assert.equal(backoffDelay(big, 1_000_000), 60_000);
+  });
+
   it('computes fixed and exponential waits, the cap and the jitter bounds', () => {
     const fixed = resolveBackoff(250, 'test');
     assert.deepEqual(
@@ -218,6 +233,7 @@ describe('backoff policies', () => {
       assert.throws(
         () =>
           new HandlerRegistry().register('x', () => {}, 'Mailer.send', undefined, {
+            retry: 3,
             backoff: value as Backoff,
           }),
         (error: unknown) =>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { type Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import {
   type DelayedLogger,
   decodeTask,
@@ -10,6 +10,7 @@ import {
   NodeTask,
   PyTask,
   Queue,
+  RedisUnavailableError,
   Scheduler,
 } from '../../lib/core/index.js';
 import { MISSED_AFTER } from '../../lib/core/schedules/scheduler.js';
@@ -180,6 +181,40 @@ describe('periodic schedules', () => {
     assert.match(errors[0]!, /Schedule "future" .* not fired here: .*version 2/);
     const future = (await queue.schedules.list()).find((info) => info.name === 'future');
     assert.match(future!.problem!, /newer nestjs-delayed/);
+  });
+
+  it('passes over more due entries than one look reads that it cannot fire, and fires the rest', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    // 150 ticks without a definition, all due long ago, rank before the good schedule.
+    for (let i = 0; i < 150; i++) await db.redis.zadd(queue.keys.scheduleTicks, i, `orphan-${i}`);
+    await queue.schedules.set('good', { every: 100 }, tick, { tickArg: true });
+    const firing = scheduler(queue);
+    firing.start();
+    await eventually(async () => (await queue.len()) >= 3, 3_000, 'the good schedule to fire');
+    await firing.stop();
+  });
+
+  it('rejects a schedule change with Redis down after redisTimeout, and leaves nothing pending', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const down = new Redis(`redis://127.0.0.1:1`, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 50,
+    });
+    down.on('error', () => undefined);
+    try {
+      const queue = new Queue(down, uniqueName(), { redisTimeout: 300 });
+      await assert.rejects(queue.schedules.set('x', { every: 1_000 }, tick), RedisUnavailableError);
+      await assert.rejects(queue.schedules.list(), RedisUnavailableError);
+      await assert.rejects(queue.schedules.remove('x'), RedisUnavailableError);
+      await sleep(500); // long enough for a queued command to be dropped by ioredis
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      down.disconnect();
+    }
   });
 
   it('refuses wrong definitions with messages that say what is wrong', async () => {

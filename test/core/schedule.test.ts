@@ -246,6 +246,27 @@ describe('scheduled tasks, the edges', () => {
   });
 });
 
+describe('cancelling among many tasks due at one instant', () => {
+  it('finds the task by its id alone, first, middle or last of 3,000', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const at = Date.now() + 3_600_000;
+    const scheduled = await queue.scheduleMany(
+      Array.from({ length: 3_000 }, (_, i) => new NodeTask('Later:run', [i])),
+      { at },
+    );
+    for (const index of [2_999, 1_500, 0]) {
+      assert.equal(await queue.cancel(scheduled[index]!.id), true, `task ${index}`);
+      assert.equal(await queue.cancel(scheduled[index]!.id), false, `task ${index} again`);
+    }
+    assert.equal(await queue.scheduledCount(), 2_997);
+    // An id of nothing scheduled (a due time with no task, or past every task).
+    assert.equal(await queue.cancel('0'.repeat(32)), false);
+    assert.equal(await queue.cancel('f'.repeat(32)), false);
+    await assert.rejects(queue.cancel('not an id'), /Not a scheduled task id/);
+    await db.redis.del(queue.keys.scheduled);
+  });
+});
+
 describe('scheduled tasks from another process', () => {
   it('wake the promoter at once through the wake channel: on time, not at its next look', async () => {
     const queue = new Queue(db.redis, uniqueName());

@@ -15,6 +15,7 @@ import {
   type TaskFailedEvent,
   DelayedHost,
   currentTask,
+  getQueueToken,
 } from '../../lib/index.js';
 import { Queue } from '../../lib/core/index.js';
 import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
@@ -204,22 +205,31 @@ describe('@Every and @Cron', () => {
     }
   });
 
-  it('a runtime schedule of a Python task enqueues plain peer bytes', async () => {
+  it('fires a Python-only queue named in scheduler.queues: its ticks are plain peer bytes', async () => {
     const queue = uniqueName();
-    // A sweeper-only app fires the schedules of its handlers' queues; no worker takes them.
+    const py = uniqueName('py');
+    // A worker app whose handlers do not serve `py`: only scheduler.queues makes it fire there.
     const application = await app(
-      { connection: db.server.url, queue, worker: false, sweeper: true },
+      {
+        connection: db.server.url,
+        queue,
+        worker: fastWorker(),
+        scheduler: { queues: [py] },
+        queues: [py],
+      } as DelayedModuleOptions,
       [Janitor],
     );
     try {
-      const delayed = application.get(DelayedQueue);
-      await delayed.schedules.setTask('py', { every: 100 }, new PyTask('jobs.tick'));
-      await eventually(async () => (await delayed.len()) >= 2, 3_000, 'two ticks');
-      const bytes = await db.redis.lrangeBuffer(queue, 0, -1);
+      const pyQueue = application.get<DelayedQueue>(getQueueToken(py));
+      await pyQueue.schedules.setTask('py', { every: 100 }, new PyTask('jobs.tick'));
+      await eventually(async () => (await pyQueue.len()) >= 2, 3_000, 'two ticks');
+      const bytes = await db.redis.lrangeBuffer(py, 0, -1);
       for (const task of bytes) assert.deepEqual(task, encodeMsgpack(['jobs.tick']));
+      assert.equal(await application.get(DelayedQueue).len(), 0, 'nothing on the Node queue');
     } finally {
       await application.close();
     }
+    await db.redis.del(py, `${py}_noti`, `${py}_schedules`, `${py}_schedule_ticks`);
   });
 
   it('refuses wrong decorators where they are written', () => {
@@ -227,6 +237,7 @@ describe('@Every and @Cron', () => {
     assert.throws(() => Cron('* * *'), /invalid cron expression/);
     assert.throws(() => Cron('0 5 * * *', { timeZone: 'Nowhere' }), /unknown time zone/);
     assert.throws(() => Every(1_000, { name: '' }), /name must be a non-empty string/);
+    assert.throws(() => Task({ backoff: 100 }), /a backoff needs retry/);
   });
 });
 

@@ -18,6 +18,7 @@ import { Schedules } from '../schedules/schedules.js';
 import { DeadLetters } from './dead-letters.js';
 import {
   parseScheduledTaskId,
+  reserveScheduleSuffixes,
   scheduleArgs,
   type ScheduledTask,
   scheduledTaskId,
@@ -163,6 +164,8 @@ export class Queue {
     // Every task is encoded before anything is written: a bad task fails the call whole.
     const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
     const scheduled: ScheduledTask[] = [];
+    // One run of the sequence for the whole call, so its tasks keep their order.
+    reserveScheduleSuffixes(encoded.length);
     for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
       const args: (string | Buffer)[] = [mode, time, this.keys.wake];
       for (let j = i; j < Math.min(i + TASKS_PER_ENQUEUE_CALL, encoded.length); j++) {
@@ -198,11 +201,11 @@ export class Queue {
         `Task ${task.id} was scheduled on queue "${task.queue}", not "${this.name}"`,
       );
     }
-    const { dueAt, prefix } = parseScheduledTaskId(typeof task === 'string' ? task : task.id);
+    const { prefix } = parseScheduledTaskId(typeof task === 'string' ? task : task.id);
     if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
     const cancelled = await withinTimeout(
       this.redis,
-      scripts.cancel.run(this.redis, this.keys, [String(dueAt), prefix]),
+      scripts.cancel.run(this.redis, this.keys, [prefix]),
       this.redisTimeout,
       'a cancel',
     );

@@ -71,6 +71,14 @@ export function writeScheduleSuffix(target: Buffer, offset: number): void {
   poolOffset += 5;
 }
 
+/**
+ * Makes room for `count` suffixes in a row: if the sequence would wrap within them, it
+ * starts again from 0 first, so the tasks of one call keep their order.
+ */
+export function reserveScheduleSuffixes(count: number): void {
+  if (sequence + count > 0xffffff) sequence = 0;
+}
+
 /** A task's suffix and bytes in one buffer, as the schedule script takes them. */
 export function suffixedTask(bytes: Buffer): Buffer {
   const member = Buffer.allocUnsafe(SUFFIX_LENGTH + bytes.length);

@@ -22,8 +22,8 @@ export type ScheduleTiming =
 export interface ScheduleBehavior {
   /**
    * After a time no instance could fire (an outage, a deploy): true enqueues every missed
-   * tick, oldest first; false (the default) enqueues the oldest missed tick once, late, and
-   * skips the rest, going on with the first tick still ahead.
+   * tick, oldest first; false (the default) enqueues the oldest missed tick once, late,
+   * skips the ones more than a second late after it, and goes on with the rest.
    */
   readonly neverSkip?: boolean;
   /**

@@ -114,42 +114,55 @@ export class Scheduler {
   }
 
   private async look(queue: ScheduledQueue): Promise<number> {
-    const reply = (await this.bounded(
-      queue,
-      scripts.scheduleDue.run(queue.redis, queue.keys, [String(SCHEDULES_PER_LOOK)]),
-    )) as (number | Buffer | null)[];
-    const now = reply[0] as number;
-    const later = reply[1] as number;
-    let wait = later < 0 ? SCHEDULER_MAX_WAIT : later - now;
-    const due = (reply.length - 2) / 3;
-    if (due === SCHEDULES_PER_LOOK) wait = 0;
-    for (let i = 2; i < reply.length; i += 3) {
-      const name = (reply[i] as Buffer).toString();
-      const tick = reply[i + 1] as number;
-      const bytes = reply[i + 2] as Buffer | null;
-      if (bytes === null) continue; // a tick time without its definition (deleted by hand)
-      const definition = this.definition(queue, name, bytes);
-      if (definition === undefined) continue;
-      // A tick fired late leaves the ones it missed behind: neverSkip fires each of them
-      // next (the following tick is still due); otherwise the schedule goes on with the
-      // first tick less than MISSED_AFTER late, and older ones are skipped.
-      const following = nextTick(
-        definition,
-        definition.neverSkip ? tick : Math.max(tick, now - MISSED_AFTER),
-      );
-      const fired = await this.bounded(
+    let wait = SCHEDULER_MAX_WAIT;
+    // Due entries this scheduler cannot fire (a definition of a newer layout, a tick without
+    // its definition) stay due; later pages pass over them, so they never hold up the rest.
+    let passOver = 0;
+    for (;;) {
+      const reply = (await this.bounded(
         queue,
-        scripts.scheduleFire.run(queue.redis, queue.keys, [
-          name,
-          bytes,
-          String(tick),
-          String(following),
-          tickTask(definition, tick),
+        scripts.scheduleDue.run(queue.redis, queue.keys, [
+          String(SCHEDULES_PER_LOOK),
+          String(passOver),
         ]),
-      );
-      // Fired here or by another scheduler (0), the schedule now waits for `following`; a
-      // changed or removed one (-1) is read again at the next look.
-      if (fired === 1 || fired === 0) wait = Math.min(wait, following - now);
+      )) as (number | Buffer | null)[];
+      const now = reply[0] as number;
+      const later = reply[1] as number;
+      if (later >= 0) wait = Math.min(wait, later - now);
+      const due = (reply.length - 2) / 3;
+      for (let i = 2; i < reply.length; i += 3) {
+        const name = (reply[i] as Buffer).toString();
+        const tick = reply[i + 1] as number;
+        const bytes = reply[i + 2] as Buffer | null;
+        // A tick time without its definition (deleted by hand): nothing to fire.
+        const definition = bytes === null ? undefined : this.definition(queue, name, bytes);
+        if (definition === undefined) {
+          passOver++;
+          continue;
+        }
+        // A tick fired late leaves the ones it missed behind: neverSkip fires each of them
+        // next (the following tick is still due); otherwise the schedule goes on with the
+        // first tick less than MISSED_AFTER late, and older ones are skipped.
+        const following = nextTick(
+          definition,
+          definition.neverSkip ? tick : Math.max(tick, now - MISSED_AFTER),
+        );
+        const fired = await this.bounded(
+          queue,
+          scripts.scheduleFire.run(queue.redis, queue.keys, [
+            name,
+            bytes!,
+            String(tick),
+            String(following),
+            tickTask(definition, tick),
+          ]),
+        );
+        // Fired here or by another scheduler (0), the schedule now waits for `following`
+        // (at once if still due: a missed tick of neverSkip); a changed or removed one (-1)
+        // has left the due range and is read again at the next look.
+        if (fired === 1 || fired === 0) wait = Math.min(wait, following - now);
+      }
+      if (due < SCHEDULES_PER_LOOK) break;
     }
     return Math.max(0, wait);
   }

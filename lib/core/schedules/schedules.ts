@@ -62,14 +62,15 @@ export class Schedules {
     behavior: ScheduleBehavior = {},
   ): Promise<ScheduleChange> {
     const definition = scheduleDefinition(name, timing, task, behavior);
-    const now = await this.bounded(this.redisNow(), 'a schedule change');
+    const now = await this.bounded(() => this.redisNow(), 'a schedule change');
     const first = nextTick(definition, now);
     const result = await this.bounded(
-      scripts.scheduleSet.run(this.redis, this.keys, [
-        name,
-        encodeDefinition(definition),
-        String(first),
-      ]),
+      () =>
+        scripts.scheduleSet.run(this.redis, this.keys, [
+          name,
+          encodeDefinition(definition),
+          String(first),
+        ]),
       'a schedule change',
     );
     const change = (['unchanged', 'created', 'changed'] as const)[result as number]!;
@@ -82,7 +83,7 @@ export class Schedules {
   async remove(name: string): Promise<boolean> {
     checkName(name);
     const removed = await this.bounded(
-      scripts.scheduleRemove.run(this.redis, this.keys, [name]),
+      () => scripts.scheduleRemove.run(this.redis, this.keys, [name]),
       'a schedule removal',
     );
     return removed === 1;
@@ -92,10 +93,11 @@ export class Schedules {
   async get(name: string): Promise<ScheduleInfo | undefined> {
     checkName(name);
     const [bytes, tick] = await this.bounded(
-      Promise.all([
-        this.redis.hgetBuffer(this.keys.schedules, name),
-        this.redis.zscore(this.keys.scheduleTicks, name),
-      ]),
+      () =>
+        Promise.all([
+          this.redis.hgetBuffer(this.keys.schedules, name),
+          this.redis.zscore(this.keys.scheduleTicks, name),
+        ]),
       'a schedule read',
     );
     return bytes === null ? undefined : this.info(name, bytes, tick);
@@ -104,10 +106,11 @@ export class Schedules {
   /** Every schedule of the queue, by name. */
   async list(): Promise<ScheduleInfo[]> {
     const [definitions, ticks] = await this.bounded(
-      Promise.all([
-        this.redis.hgetallBuffer(this.keys.schedules),
-        this.redis.zrange(this.keys.scheduleTicks, 0, -1, 'WITHSCORES'),
-      ]),
+      () =>
+        Promise.all([
+          this.redis.hgetallBuffer(this.keys.schedules),
+          this.redis.zrange(this.keys.scheduleTicks, 0, -1, 'WITHSCORES'),
+        ]),
       'a schedule listing',
     );
     const tickOf = new Map<string, string>();
@@ -152,8 +155,12 @@ export class Schedules {
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
-  private async bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  /**
+   * Sends a command once Redis is ready (never before: one left queued behind a failed wait
+   * would reject later with nobody listening), bounded by redisTimeout.
+   */
+  private async bounded<T>(command: () => Promise<T>, what: string): Promise<T> {
     if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
-    return withinTimeout(this.redis, promise, this.redisTimeout, what);
+    return withinTimeout(this.redis, command(), this.redisTimeout, what);
   }
 }

@@ -3,12 +3,13 @@
 -- KEYS[1]  N_schedules       hash: schedule name -> definition bytes
 -- KEYS[2]  N_schedule_ticks  sorted set: schedule name -> next tick time (ms)
 -- ARGV[1]  the most schedules to return
+-- ARGV[2]  how many due schedules to pass over first (ones the caller could not fire)
 --
 -- Returns { Redis' time now (ms), the next tick time not due yet (ms) or -1 if none,
 -- then for each due schedule: name, tick time (ms), definition bytes (false if missing) }.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', tonumber(ARGV[2]), tonumber(ARGV[1]))
 local reply = { now, -1 }
 for i = 1, #due, 2 do
   reply[#reply + 1] = due[i]

@@ -73,8 +73,9 @@ export function resolveBackoff(value: Backoff, where: string): BackoffPolicy {
 export function backoffDelay(policy: BackoffPolicy, retry: number, random = Math.random()): number {
   let wait = policy.delay;
   if (policy.type === 'exponential') {
-    // 2^(retry-1) overflows to Infinity past retry ~1024; the cap keeps it finite.
-    wait = Math.min(policy.maxDelay, policy.delay * 2 ** Math.max(0, retry - 1));
+    // 2^(retry-1) overflows to Infinity past retry ~1024 (and 0 × Infinity is NaN): past 2^40
+    // every delay of 1 ms or more is over any cap anyway.
+    wait = Math.min(policy.maxDelay, policy.delay * 2 ** Math.min(40, Math.max(0, retry - 1)));
   }
   return Math.round(wait * (1 - policy.jitter * random));
 }

@@ -54,6 +54,11 @@ export class HandlerRegistry {
         `${source}: retry must be an integer >= -1, got ${String(retry)}`,
       );
     }
+    if (backoff !== undefined && retry === 0) {
+      throw new InvalidOptionsError(
+        `${source}: a backoff needs retry (how many retries its tasks get, or -1 for ever); with retry 0 tasks enqueued from Node are never retried`,
+      );
+    }
     this.entries.set(name, {
       handler,
       source,

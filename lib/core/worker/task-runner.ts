@@ -81,7 +81,8 @@ export class TaskRunner {
       queue: queue.name,
       name: task.funcPath,
       workerId: slot.id,
-      retriesLeft: task.retry,
+      // A for-ever task counts its retries below -1 for a backoff; it is still "for ever".
+      retriesLeft: task.retry < 0 ? -1 : task.retry,
       signal: this.deps.shutdownSignal,
     };
     try {
