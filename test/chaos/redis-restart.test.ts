@@ -11,6 +11,7 @@ import {
   NodeTask,
   Queue,
   RedisUnavailableError,
+  Scheduler,
   Sweeper,
   Worker,
 } from '../../lib/core/index.js';
@@ -187,7 +188,7 @@ describe('Redis unreachable or silent', () => {
 });
 
 describe('Redis restarted (AOF) while tasks are scheduled', () => {
-  it('loses none, runs none early, and moves the due ones at once after the restart', async () => {
+  it('loses none, runs none early, and moves the due ones at once after the restart; a periodic schedule catches up', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'aof-'));
     const aof = ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
@@ -201,6 +202,9 @@ describe('Redis restarted (AOF) while tasks are scheduled', () => {
     handlers.register('Aof:run', (n: number) => {
       ran.set(n, Date.now());
     });
+    const ticks: number[] = [];
+    handlers.register('Aof:tick', (tickAt: number) => void ticks.push(tickAt));
+    const scheduler = new Scheduler({ queues: [queue], logger: quietLogger });
     const worker = new Worker({
       queues: [queue],
       handlers,
@@ -210,6 +214,11 @@ describe('Redis restarted (AOF) while tasks are scheduled', () => {
     });
     await worker.start();
     try {
+      await queue.schedules.set('aof-beat', { every: 200 }, new NodeTask('Aof:tick'), {
+        tickArg: true,
+        neverSkip: true,
+      });
+      scheduler.start();
       const early = await queue.scheduleMany(
         Array.from({ length: 10 }, (_, n) => new NodeTask('Aof:run', [n])),
         { delay: 800 },
@@ -236,7 +245,17 @@ describe('Redis restarted (AOF) while tasks are scheduled', () => {
       }
       await sleep(200);
       assert.equal(ran.size, 20);
+      // The schedule went on after the restart, each tick once, the outage's ones caught up.
+      await eventually(
+        () => ticks.some((tick) => tick > back + 400),
+        5_000,
+        'ticks after the restart',
+      );
+      const sorted = [...ticks].sort((a, b) => a - b);
+      assert.equal(new Set(sorted).size, sorted.length, 'no tick twice');
+      for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, 200);
     } finally {
+      await scheduler.stop();
       await worker.close();
       producer.disconnect();
       await stopProcess(server);

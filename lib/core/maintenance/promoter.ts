@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import type { QueueKeys } from '../protocol/keys.js';
 import { scheduleSignals } from '../queue/schedule-signals.js';
-import { withinTimeout } from '../redis/connection.js';
+import { duplicateConnection, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { DueLoop } from './due-loop.js';
 import { WakeListener } from './wake-listener.js';
@@ -41,6 +41,11 @@ export class Promoter {
     private readonly logger: DelayedLogger,
     /** How long one look may wait for Redis. */
     private readonly redisTimeout: number,
+    /**
+     * A connection for wake-ups, opened by the caller (a worker opens it with its others);
+     * without one, the promoter opens its own when it starts.
+     */
+    private readonly subscriber?: Redis,
   ) {
     this.wakes = new WakeListener(logger, this.scheduled);
     for (const queue of queues) this.add(queue);
@@ -51,7 +56,7 @@ export class Promoter {
     if (this.queues.some((known) => known.name === queue.name)) return;
     this.queues.push(queue);
     this.wakes.listen(queue.name, queue.keys.wake);
-    if (this.started) this.wakes.start(queue.redis);
+    if (this.started) this.listenForWakes(queue.redis);
   }
 
   /** Looks now, then whenever a task comes due. */
@@ -59,7 +64,8 @@ export class Promoter {
     scheduleSignals.off('scheduled', this.scheduled); // started twice: listen once
     scheduleSignals.on('scheduled', this.scheduled);
     this.started = true;
-    if (this.queues.length > 0) this.wakes.start(this.queues[0]!.redis);
+    const first = this.queues[0];
+    if (first !== undefined) this.listenForWakes(first.redis);
     this.loop.start();
   }
 
@@ -68,6 +74,10 @@ export class Promoter {
     scheduleSignals.off('scheduled', this.scheduled);
     this.started = false;
     await Promise.all([this.loop.stop(), this.wakes.stop()]);
+  }
+
+  private listenForWakes(base: Redis): void {
+    if (!this.wakes.started) this.wakes.start(this.subscriber ?? duplicateConnection(base));
   }
 
   /** Looks now (after a reconnect, say). */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type DelayedLogger, errorMessage } from '../logger.js';
-import { closeConnection, duplicateConnection } from '../redis/connection.js';
+import { closeConnection } from '../redis/connection.js';
 
 /**
  * Hears, on a subscriber connection of its own, when another process schedules a task due
@@ -30,10 +30,13 @@ export class WakeListener {
     if (this.subscriber?.status === 'ready') this.subscribe([channel]);
   }
 
-  /** Opens the subscriber connection, a duplicate of `base`. */
-  start(base: Redis): void {
-    if (this.subscriber !== undefined) return;
-    const subscriber = duplicateConnection(base);
+  /** Whether it has its connection (from `start` until `stop`). */
+  get started(): boolean {
+    return this.subscriber !== undefined;
+  }
+
+  /** Listens on `subscriber`, a connection of its own (closed by `stop`). */
+  start(subscriber: Redis): void {
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined);
     // On every (re)connect: ioredis resubscribes what it had, this also covers channels added
@@ -44,6 +47,7 @@ export class WakeListener {
       const dueIn = Number(message);
       if (queue !== undefined && Number.isFinite(dueIn)) this.onWake(queue, dueIn);
     });
+    if (subscriber.status === 'ready') this.subscribe([...this.channels.keys()]);
   }
 
   async stop(): Promise<void> {

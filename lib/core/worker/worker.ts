@@ -47,6 +47,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly logger: DelayedLogger;
   private readonly commands: Redis;
   private readonly blocking: Redis;
+  /** Hears wake-ups from other processes' schedules (see WakeListener). */
+  private readonly subscriber: Redis;
   private readonly queues: readonly WorkerQueue[];
   private readonly pool: SlotPool;
   private readonly releases: ReleaseBatcher;
@@ -77,7 +79,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const base = options.queues[0]!.redis;
     this.commands = duplicateConnection(base);
     this.blocking = duplicateConnection(base, { maxRetriesPerRequest: null });
-    for (const connection of [this.commands, this.blocking]) {
+    // Opened with the others, before start(): connecting is no part of a start's work.
+    this.subscriber = duplicateConnection(base);
+    for (const connection of [this.commands, this.blocking, this.subscriber]) {
       // ioredis retries on its own; without a listener it would print every attempt.
       connection.on('error', () => undefined);
     }
@@ -105,7 +109,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       shutdownSignal: this.shutdownDeadline.signal,
       closed,
     });
-    this.promoter = new Promoter(this.queues, this.logger, this.settings.redisTimeout);
+    this.promoter = new Promoter(
+      this.queues,
+      this.logger,
+      this.settings.redisTimeout,
+      this.subscriber,
+    );
     this.fetcher = new Fetcher({
       queues: this.queues,
       pool: this.pool,
@@ -158,7 +167,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Nothing was fetched: no entry to clear, and liveness keys claimed so far expire on
       // their own. Closing the connections is all there is to do.
       this.state = 'closed';
-      await Promise.all([closeConnection(this.commands), closeConnection(this.blocking)]);
+      await this.closeConnections();
       throw error;
     }
     this.online = true;
@@ -239,7 +248,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }),
       Date.now() + DEFAULT_QUIT_TIMEOUT,
     );
-    await Promise.all([closeConnection(this.commands), closeConnection(this.blocking)]);
+    await this.closeConnections();
+  }
+
+  private async closeConnections(): Promise<void> {
+    await Promise.all(
+      [this.commands, this.blocking, this.subscriber].map((redis) => closeConnection(redis)),
+    );
   }
 
   private readonly refreshLiveness = (): void => {
