@@ -66,6 +66,7 @@ export class DelayedExplorer implements OnModuleInit {
         this.handlers.register(metadata.name, bound, source, queue, {
           retry: metadata.retry,
           backoff: metadata.backoff,
+          timeout: metadata.timeout,
         });
         const schedule = getScheduleMetadata(type, method);
         if (schedule !== undefined) this.declare(schedule, metadata, queue, source);

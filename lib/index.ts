@@ -55,6 +55,7 @@ export {
   type ScheduleTime,
   type ScheduleTiming,
   ShutdownDeadlineError,
+  TaskTimeoutError,
   Sweeper,
   type TaskContext,
   TaskDecodeError,

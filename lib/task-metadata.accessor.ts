@@ -9,6 +9,7 @@ export interface TaskMetadata {
   readonly queue: string | undefined;
   readonly retry: number;
   readonly backoff: Backoff | undefined;
+  readonly timeout: number | undefined;
 }
 
 /** What `@Every()`/`@Cron()` say about one method, with the default name filled in. */
@@ -48,6 +49,7 @@ export function getTaskMetadata(
     queue: options.queue,
     retry: options.retry ?? 0,
     backoff: options.backoff,
+    timeout: options.timeout,
   };
 }
 

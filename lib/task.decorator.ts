@@ -15,6 +15,12 @@ export interface TaskOptions {
    * it (a Python caller's `retry=3` included). Default: none, the peers' immediate requeue.
    */
   backoff?: Backoff;
+  /**
+   * The longest an attempt may run (ms). At the deadline `currentTask().signal` is aborted
+   * and the attempt fails with a TaskTimeoutError (retries and backoff apply). A handler
+   * that ignores its signal keeps running, outside the worker's concurrency. Default: none.
+   */
+  timeout?: number;
 }
 
 /**
@@ -25,6 +31,7 @@ export interface TaskOptions {
  * @Task('mail.send') send(to: string) {}               // a name of your own
  * @Task({ queue: 'emails', retry: 3 }) send(to: string) {}
  * @Task({ retry: 5, backoff: { type: 'exponential', delay: 1_000, maxDelay: 60_000, jitter: 0.2 } })
+ * @Task({ timeout: 30_000 }) sync(id: number) {}           // fails after 30 s; its signal aborts
  * ```
  */
 export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator {
@@ -46,6 +53,14 @@ export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator 
   ) {
     throw new TypeError(
       `@Task(): queue must be a non-empty string, got ${JSON.stringify(options.queue)}`,
+    );
+  }
+  if (
+    options.timeout !== undefined &&
+    (!Number.isInteger(options.timeout) || options.timeout < 1 || options.timeout > 2 ** 31 - 1)
+  ) {
+    throw new TypeError(
+      `@Task(): timeout must be a whole number of ms from 1 to 2147483647, got ${String(options.timeout)}`,
     );
   }
   // Checked here, so a wrong policy fails where it is written, not when the worker starts.

@@ -25,6 +25,12 @@ export class UnsupportedRedisError extends DelayedError {}
 export class ShutdownDeadlineError extends DelayedError {}
 
 /**
+ * A task's attempt ran past its handler's `timeout`: the reason of its abort signal, and the
+ * error the attempt failed with (retries and backoff apply).
+ */
+export class TaskTimeoutError extends DelayedError {}
+
+/**
  * Redis could not be reached in time (refused, unresolvable, silent, or a connection that
  * was closed), or refused the connection's settings (password, database). The message names
  * the address and the cause; `cause` holds the underlying error when there is one.

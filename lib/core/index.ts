@@ -10,6 +10,7 @@ export {
   InvalidOptionsError,
   RedisUnavailableError,
   ShutdownDeadlineError,
+  TaskTimeoutError,
   TaskDecodeError,
   UnknownHandlerError,
   UnrecoverableError,
@@ -66,7 +67,7 @@ export { type Backoff, resolveBackoff } from './worker/backoff.js';
 export {
   type HandlerEntry,
   HandlerRegistry,
-  type HandlerRetryOptions,
+  type HandlerOptions,
   type TaskHandler,
 } from './worker/handler-registry.js';
 export { currentTask, type TaskContext } from './worker/task-context.js';

@@ -16,6 +16,7 @@ import {
   DelayedHost,
   currentTask,
   getQueueToken,
+  TaskTimeoutError,
 } from '../../lib/index.js';
 import { Queue } from '../../lib/core/index.js';
 import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
@@ -43,6 +44,14 @@ class Clock {
 class ClockV2 {
   @Every(60_000, { name: 'Clock:beat' })
   beat() {}
+}
+
+@Injectable()
+class Patient {
+  @Task({ timeout: 100 })
+  async wait() {
+    await sleep(5_000, undefined, { signal: currentTask()!.signal });
+  }
 }
 
 @Injectable()
@@ -238,6 +247,27 @@ describe('@Every and @Cron', () => {
     assert.throws(() => Cron('0 5 * * *', { timeZone: 'Nowhere' }), /unknown time zone/);
     assert.throws(() => Every(1_000, { name: '' }), /name must be a non-empty string/);
     assert.throws(() => Task({ backoff: 100 }), /a backoff needs retry/);
+    assert.throws(() => Task({ timeout: 0 }), /timeout must be a whole number of ms from 1/);
+  });
+});
+
+describe('@Task({ timeout }) in a Nest app', () => {
+  it('fails an attempt that runs past its timeout with a TaskTimeoutError', async () => {
+    const queue = uniqueName();
+    const application = await app({ connection: db.server.url, queue, worker: fastWorker() }, [
+      Patient,
+    ]);
+    try {
+      const failed: TaskFailedEvent[] = [];
+      application.get(DelayedHost).activeWorker!.on('failed', (event) => failed.push(event));
+      const started = Date.now();
+      await application.get(DelayedQueue).delay(Patient, 'wait');
+      await eventually(() => failed.length === 1, 5_000, 'the timeout');
+      assert.ok(failed[0]!.error instanceof TaskTimeoutError, String(failed[0]!.error));
+      assert.ok(Date.now() - started < 2_000);
+    } finally {
+      await application.close();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { DuplicateHandlerError, InvalidOptionsError } from '../errors.js';
+import { MAX_DURATION } from '../limits.js';
 import { type Backoff, type BackoffPolicy, resolveBackoff } from './backoff.js';
 
 /** A task handler: called with the task's args, then its kwargs as one last object if any. */
@@ -7,8 +8,8 @@ import { type Backoff, type BackoffPolicy, resolveBackoff } from './backoff.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TaskHandler = (...args: any[]) => unknown;
 
-/** How a handler's failed tasks are retried, beyond the retry count each task carries. */
-export interface HandlerRetryOptions {
+/** How a handler's tasks are run and retried, beyond the retry count each task carries. */
+export interface HandlerOptions {
   /**
    * The retries the handler's tasks are given when enqueued from Node (-1: for ever). A
    * backoff counts the retries a task has used against this number.
@@ -16,6 +17,13 @@ export interface HandlerRetryOptions {
   readonly retry?: number;
   /** Wait before each retry instead of requeueing at once. */
   readonly backoff?: Backoff;
+  /**
+   * The longest an attempt may run (ms). At the deadline the task's signal is aborted and
+   * the attempt fails with a TaskTimeoutError (retries and backoff apply); a handler that
+   * ignores its signal keeps running, outside the worker's concurrency, and its outcome
+   * is ignored.
+   */
+  readonly timeout?: number;
 }
 
 /** A registered handler and what the worker needs to run and retry its tasks. */
@@ -29,6 +37,8 @@ export interface HandlerEntry {
   readonly retry: number;
   /** Its backoff, or undefined for the peers' immediate requeue. */
   readonly backoff: BackoffPolicy | undefined;
+  /** The longest an attempt may run (ms), or undefined for no limit. */
+  readonly timeout: number | undefined;
 }
 
 /** Task name -> handler. Names are unique: a duplicate is a startup error naming both. */
@@ -40,7 +50,7 @@ export class HandlerRegistry {
     handler: TaskHandler,
     source = name,
     queue?: string,
-    retryOptions: HandlerRetryOptions = {},
+    options: HandlerOptions = {},
   ): void {
     const existing = this.entries.get(name);
     if (existing) {
@@ -48,10 +58,21 @@ export class HandlerRegistry {
         `Task name "${name}" is claimed by both ${existing.source} and ${source}; give one of them another name with @Task('...')`,
       );
     }
-    const { retry = 0, backoff } = retryOptions;
+    const { retry = 0, backoff, timeout } = options;
     if (!Number.isInteger(retry) || retry < -1) {
       throw new InvalidOptionsError(
         `${source}: retry must be an integer >= -1, got ${String(retry)}`,
+      );
+    }
+    if (
+      timeout !== undefined &&
+      (typeof timeout !== 'number' ||
+        !Number.isInteger(timeout) ||
+        timeout < 1 ||
+        timeout > MAX_DURATION)
+    ) {
+      throw new InvalidOptionsError(
+        `${source}: timeout must be a whole number of ms from 1 to ${MAX_DURATION}, got ${String(timeout)}`,
       );
     }
     if (backoff !== undefined && retry === 0) {
@@ -65,6 +86,7 @@ export class HandlerRegistry {
       queue,
       retry,
       backoff: backoff === undefined ? undefined : resolveBackoff(backoff, source),
+      timeout,
     });
   }
 

@@ -12,8 +12,10 @@ export interface TaskContext {
   readonly retriesLeft: number;
   /**
    * Aborted when the worker's graceful stop reaches its `shutdownTimeout` with this task
-   * still running. A handler that stops then is interrupted, not failed: the task stays
-   * recorded and a sweeper runs it again, from the start, with the same retries left.
+   * still running (reason: ShutdownDeadlineError): a handler that stops then is
+   * interrupted, not failed, and a sweeper runs the task again, from the start, with the
+   * same retries left. Also aborted when the attempt runs past its handler's `timeout`
+   * (reason: TaskTimeoutError): the attempt has failed then.
    */
   readonly signal: AbortSignal;
 }

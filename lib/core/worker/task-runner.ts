@@ -8,6 +8,7 @@ import { decodeTask, encodeRetry } from '../protocol/codec.js';
 import type { DecodedPyTask } from '../protocol/task.js';
 import type { NewDeadLetter } from '../queue/dead-letters.js';
 import type { ConnectionLoss } from '../redis/connection-loss.js';
+import { AttemptDeadline } from './attempt-deadline.js';
 import { backoffDelay } from './backoff.js';
 import type { HandlerEntry, HandlerRegistry } from './handler-registry.js';
 import type { ReleaseBatcher } from './release-batcher.js';
@@ -77,13 +78,18 @@ export class TaskRunner {
         new UnknownHandlerError(message),
       );
     }
+    // Only handlers with a timeout pay for a deadline of their own.
+    const deadline =
+      entry.timeout === undefined
+        ? undefined
+        : new AttemptDeadline(entry.timeout, task.funcPath, this.deps.shutdownSignal);
     const context: TaskContext = {
       queue: queue.name,
       name: task.funcPath,
       workerId: slot.id,
       // A for-ever task counts its retries below -1 for a backoff; it is still "for ever".
       retriesLeft: task.retry < 0 ? -1 : task.retry,
-      signal: this.deps.shutdownSignal,
+      signal: deadline?.signal ?? this.deps.shutdownSignal,
     };
     try {
       const result = runInTaskContext(
@@ -92,10 +98,12 @@ export class TaskRunner {
         hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args,
       );
       // A sync handler's result is not awaited: that saves a turn of the microtask queue.
-      if (isPromiseLike(result)) await result;
+      if (isPromiseLike(result)) await (deadline === undefined ? result : deadline.race(result));
     } catch (error) {
-      if (context.signal.aborted) return this.interrupted(queue, slot, task, error);
+      if (this.deps.shutdownSignal.aborted) return this.interrupted(queue, slot, task, error);
       return this.fail(queue, slot, task, bytes, error, entry);
+    } finally {
+      deadline?.clear();
     }
     this.deps.releases.schedule(queue, slot);
     if (this.deps.events.listenerCount('completed') > 0) {
