@@ -163,7 +163,12 @@ export class DelayedHost
       ...settings,
       redisTimeout,
       queues: queues.map(
-        (name) => new Queue(this.connection.redis, name, { deadLetter, redisTimeout }),
+        (name) =>
+          new Queue(this.connection.redis, name, {
+            deadLetter,
+            redisTimeout,
+            rateLimit: this.options.rateLimits[name],
+          }),
       ),
       handlers: this.handlers,
       logger: this.logger,

@@ -7,6 +7,8 @@ import {
   describeValue,
   InvalidOptionsError,
   QUEUE_OPTIONS,
+  type RateLimit,
+  rateLimitProblems,
   resolveSettings,
   resolveWorkerSettings,
   SWEEPER_OPTIONS,
@@ -45,6 +47,11 @@ export interface DelayedModuleOptions {
    * the worker or the sweeper runs.
    */
   scheduler?: boolean | DelayedSchedulerOptions;
+  /**
+   * Rate limits by queue name: at most `max` tasks of the queue started in any window of
+   * `window` ms, across every worker that has the same limit. Default none.
+   */
+  rateLimits?: Record<string, RateLimit>;
 }
 
 export interface DelayedSchedulerOptions {
@@ -83,6 +90,7 @@ export interface ResolvedDelayedOptions {
   readonly sweeper: false | SweeperSettings;
   readonly deadLetter: false | DeadLetterSettings;
   readonly scheduler: false | { readonly queues: string[]; readonly removeUndeclared: boolean };
+  readonly rateLimits: Readonly<Record<string, RateLimit>>;
 }
 
 const TOP_LEVEL = [
@@ -92,6 +100,7 @@ const TOP_LEVEL = [
   'sweeper',
   'deadLetter',
   'scheduler',
+  'rateLimits',
   ...Object.keys(QUEUE_OPTIONS),
 ];
 const WORKER_KEYS = [
@@ -213,6 +222,15 @@ export function resolveOptions(
     }
   }
 
+  const rateLimits = options.rateLimits ?? {};
+  if (rateLimits === null || typeof rateLimits !== 'object' || Array.isArray(rateLimits)) {
+    problems.push('rateLimits must be an object of queue name -> { max, window }');
+  } else {
+    for (const [name, limit] of Object.entries(rateLimits)) {
+      problems.push(...rateLimitProblems(limit, `rateLimits.${name}`));
+    }
+  }
+
   if (problems.length > 0) {
     throw new InvalidOptionsError(`Invalid DelayedModule options:\n- ${problems.join('\n- ')}`);
   }
@@ -225,6 +243,7 @@ export function resolveOptions(
     sweeper,
     deadLetter,
     scheduler,
+    rateLimits: { ...rateLimits },
   };
 }
 

@@ -63,6 +63,7 @@ export {
   type TaskFailedEvent,
   UnknownHandlerError,
   UnrecoverableError,
+  RateLimitedError,
   UnsupportedRedisError,
   Worker,
   WorkerStartError,

@@ -25,6 +25,29 @@ export class UnsupportedRedisError extends DelayedError {}
 export class ShutdownDeadlineError extends DelayedError {}
 
 /**
+ * Yours to throw from a handler that hit a limit it cannot pass now (an API's 429, say):
+ * the task runs again in `retryIn` ms, and no retry is spent.
+ *
+ * ```ts
+ * if (response.status === 429) throw new RateLimitedError(Number(response.headers.get('retry-after')) * 1_000);
+ * ```
+ */
+export class RateLimitedError extends DelayedError {
+  constructor(
+    /** How long to wait before the next attempt, in ms. */
+    readonly retryIn: number,
+    message = `Rate limited: retry in ${retryIn} ms`,
+  ) {
+    super(message);
+    if (!Number.isInteger(retryIn) || retryIn < 0 || retryIn > 2 ** 31 - 1) {
+      throw new InvalidOptionsError(
+        `RateLimitedError: retryIn must be a whole number of ms from 0 to 2147483647, got ${String(retryIn)}`,
+      );
+    }
+  }
+}
+
+/**
  * A task's attempt ran past its handler's `timeout`: the reason of its abort signal, and the
  * error the attempt failed with (retries and backoff apply).
  */

@@ -14,6 +14,7 @@ export {
   TaskDecodeError,
   UnknownHandlerError,
   UnrecoverableError,
+  RateLimitedError,
   UnsupportedRedisError,
   WorkerStartError,
 } from './errors.js';
@@ -44,7 +45,7 @@ export {
   type Task,
 } from './protocol/task.js';
 export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
-export { Queue, type QueueOptions } from './queue/queue.js';
+export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './queue/queue.js';
 export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
 export {
   checkScheduleTiming,

@@ -21,6 +21,7 @@ describe('queue keys', () => {
       scheduled: 'default_scheduled',
       schedules: 'default_schedules',
       scheduleTicks: 'default_schedule_ticks',
+      rate: 'default_rate',
       wake: 'default_wake',
     });
     assert.equal(queueKeys('{emails}').processing, '{emails}_processing');

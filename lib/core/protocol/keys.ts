@@ -21,6 +21,8 @@ export interface QueueKeys {
   readonly schedules: string;
   /** Sorted set: schedule name -> the time of its next tick in ms (ours). */
   readonly scheduleTicks: string;
+  /** Sorted set: the tasks started in the last window of the queue's rate limit (ours). */
+  readonly rate: string;
   /**
    * Not a key: the Pub/Sub channel on which a schedule wakes the promoters when it adds a
    * task due sooner than any other of the queue (ours).
@@ -40,6 +42,7 @@ export function queueKeys(name: string): QueueKeys {
     scheduled: `${name}_scheduled`,
     schedules: `${name}_schedules`,
     scheduleTicks: `${name}_schedule_ticks`,
+    rate: `${name}_rate`,
     wake: `${name}_wake`,
   };
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_QUEUE_NAME } from '../defaults.js';
 import { InvalidOptionsError } from '../errors.js';
-import { TASKS_PER_ENQUEUE_CALL } from '../limits.js';
+import { MAX_DURATION, TASKS_PER_ENQUEUE_CALL } from '../limits.js';
 import {
   DEAD_LETTER_OPTIONS,
   type DeadLetterSettings,
@@ -38,6 +38,18 @@ export interface QueueOptions {
    * RedisUnavailableError (ms). Default 5,000.
    */
   readonly redisTimeout?: number;
+  /**
+   * At most `max` tasks of this queue started in any window of `window` ms, across every
+   * worker that serves it with this option (Node workers only: Python and Go workers do not
+   * read it). Tasks wait in the queue meanwhile; scheduled tasks keep moving. Default none.
+   */
+  readonly rateLimit?: RateLimit;
+}
+
+/** A queue's rate limit: at most `max` task starts in any window of `window` ms. */
+export interface RateLimit {
+  readonly max: number;
+  readonly window: number;
 }
 
 /** Tasks enqueued in one turn of the event loop, written together. */
@@ -64,6 +76,8 @@ export class Queue {
   /** Dead letters kept, or 0 when dead letters are off. */
   readonly deadLetterMaxLength: number;
   readonly redisTimeout: number;
+  /** Its rate limit, checked, or undefined. */
+  readonly rateLimit: RateLimit | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -75,6 +89,8 @@ export class Queue {
     const problems: string[] = [];
     this.redisTimeout = resolveSettings(QUEUE_OPTIONS, options, '', problems).redisTimeout;
     this.schedules = new Schedules(redis, this.keys, name, this.redisTimeout);
+    problems.push(...rateLimitProblems(options.rateLimit, 'rateLimit'));
+    this.rateLimit = options.rateLimit;
     const dead = options.deadLetter;
     this.deadLetterMaxLength =
       dead === false
@@ -226,4 +242,23 @@ export class Queue {
   processingCount(): Promise<number> {
     return this.redis.hlen(this.keys.processing);
   }
+}
+
+/** What is wrong with a rate limit (none if it is undefined or right); `where` names it. */
+export function rateLimitProblems(limit: RateLimit | undefined, where: string): string[] {
+  if (limit === undefined) return [];
+  if (limit === null || typeof limit !== 'object') return [`${where} must be { max, window }`];
+  const problems: string[] = [];
+  const { max, window } = limit;
+  const bad = (value: unknown, top: number) =>
+    typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > top;
+  if (bad(max, 1_000_000)) {
+    problems.push(`${where}.max must be a whole number from 1 to 1000000, got ${String(max)}`);
+  }
+  if (bad(window, MAX_DURATION)) {
+    problems.push(
+      `${where}.window must be a whole number of ms from 1 to ${MAX_DURATION}, got ${String(window)}`,
+    );
+  }
+  return problems;
 }

@@ -13,6 +13,7 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
   N_scheduled: 'scheduled',
   N_schedules: 'schedules',
   N_schedule_ticks: 'scheduleTicks',
+  N_rate: 'rate',
 };
 
 /**
@@ -84,6 +85,7 @@ function load(name: string): LuaScript {
 export const scripts = {
   enqueue: load('enqueue'),
   dequeue: load('dequeue'),
+  dequeueLimited: load('dequeue_limited'),
   requeueLost: load('requeue_lost'),
   requeueDead: load('requeue_dead'),
   schedule: load('schedule'),

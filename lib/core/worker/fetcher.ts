@@ -41,8 +41,11 @@ export class Fetcher {
    */
   private heldNotification: WorkerQueue | undefined;
   private wake: (() => void) | undefined;
+  /** Whether some queue has a rate limit (else the loop never looks at limits). */
+  private readonly limits: boolean;
 
   constructor(private readonly deps: FetcherDeps) {
+    this.limits = deps.queues.some((queue) => queue.rateLimit !== undefined);
     for (const queue of deps.queues)
       this.queueByNotificationKey.set(queue.keys.notifications, queue);
     this.notificationKeys = deps.queues.map((queue) => queue.keys.notifications);
@@ -84,6 +87,29 @@ export class Fetcher {
         this.wake = undefined;
         continue;
       }
+      // Queues their rate limit holds back sit out until it lets them go again.
+      let open = deps.queues;
+      let blockFor = deps.dequeueTimeout;
+      if (this.limits) {
+        const now = performance.now();
+        let reopens = Infinity;
+        open = deps.queues.filter((queue) => {
+          if (queue.limitedUntil === 0) return true;
+          if (queue.limitedUntil <= now) {
+            queue.limitedUntil = 0;
+            drained = false; // its tasks are waiting: take them without blocking
+            return true;
+          }
+          reopens = Math.min(reopens, queue.limitedUntil);
+          return false;
+        });
+        if (open.length === 0) {
+          deps.pool.giveBack(free);
+          await this.pause(reopens - now);
+          continue;
+        }
+        blockFor = Math.max(10, Math.min(blockFor, reopens - now));
+      }
       try {
         let taken = 0;
         if (this.heldNotification !== undefined) {
@@ -92,14 +118,18 @@ export class Fetcher {
           taken = await this.dequeueInto(queue, 1, free, 0);
           drained = taken < free.length;
         } else if (!drained) {
-          for (const queue of deps.queues) {
+          for (const queue of open) {
             taken += await this.dequeueInto(queue, 0, free, taken);
             if (taken === free.length) break;
           }
           drained = taken < free.length;
         } else {
+          const keys =
+            open === deps.queues
+              ? this.notificationKeys
+              : open.map((queue) => queue.keys.notifications);
           const popped = await deps.blockingLoss.guard(
-            deps.blocking.blpopBuffer(...this.notificationKeys, deps.dequeueTimeout / 1000),
+            deps.blocking.blpopBuffer(...keys, blockFor / 1000),
           );
           if (popped) {
             const queue = this.queueByNotificationKey.get(popped[0].toString())!;

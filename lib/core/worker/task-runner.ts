@@ -2,7 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
-import { DelayedError, UnknownHandlerError, UnrecoverableError } from '../errors.js';
+import {
+  DelayedError,
+  RateLimitedError,
+  UnknownHandlerError,
+  UnrecoverableError,
+} from '../errors.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import { decodeTask, encodeRetry } from '../protocol/codec.js';
 import type { DecodedPyTask } from '../protocol/task.js';
@@ -142,6 +147,7 @@ export class TaskRunner {
     error: unknown,
     entry: HandlerEntry,
   ): Promise<void> {
+    if (error instanceof RateLimitedError) return this.later(queue, slot, task, bytes, error);
     const letter: NewDeadLetter = {
       task: bytes,
       reason: 'failed',
@@ -186,6 +192,29 @@ export class TaskRunner {
       error,
       outcome: written ? 'retried' : 'interrupted',
       ...(written && backoff !== undefined ? { retryIn: wait } : {}),
+    });
+  }
+
+  /**
+   * A handler said it is rate limited: the same bytes (no retry spent) come back after the
+   * wait it asked for, released and scheduled in one step.
+   */
+  private async later(
+    queue: WorkerQueue,
+    slot: Slot,
+    task: DecodedPyTask,
+    bytes: Buffer,
+    error: RateLimitedError,
+  ): Promise<void> {
+    const workerId = slot.id; // settle may give the slot a new id
+    const written = await this.settle(slot, () => queue.retryLater(workerId, error.retryIn, bytes));
+    this.deps.events.emit('failed', {
+      queue: queue.name,
+      name: task.funcPath,
+      workerId,
+      error,
+      outcome: written ? 'retried' : 'interrupted',
+      ...(written ? { retryIn: error.retryIn } : {}),
     });
   }
 

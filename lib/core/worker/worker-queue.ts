@@ -15,6 +15,9 @@ export class WorkerQueue {
   readonly keys: Queue['keys'];
   /** Dead letters kept, or 0 when dead letters are off. */
   readonly deadLetterMaxLength: number;
+  readonly rateLimit: Queue['rateLimit'];
+  /** While the rate limit holds tasks back: until when (performance.now() ms); else 0. */
+  limitedUntil = 0;
 
   constructor(
     queue: Queue,
@@ -24,6 +27,7 @@ export class WorkerQueue {
     this.name = queue.name;
     this.keys = queue.keys;
     this.deadLetterMaxLength = queue.deadLetterMaxLength;
+    this.rateLimit = queue.rateLimit;
   }
 
   /**
@@ -34,10 +38,27 @@ export class WorkerQueue {
     heldNotifications: 0 | 1,
     slotIds: readonly (string | Buffer)[],
   ): Promise<Buffer[]> {
+    if (this.rateLimit !== undefined) return this.dequeueLimited(heldNotifications, slotIds);
     return (await scripts.dequeue.run(this.redis, this.keys, [
       String(heldNotifications),
       ...slotIds,
     ])) as Buffer[];
+  }
+
+  /** A dequeue within the rate limit; notes how long the limit holds the queue back. */
+  private async dequeueLimited(
+    heldNotifications: 0 | 1,
+    slotIds: readonly (string | Buffer)[],
+  ): Promise<Buffer[]> {
+    const { max, window } = this.rateLimit!;
+    const [wait, tasks] = (await scripts.dequeueLimited.run(this.redis, this.keys, [
+      String(heldNotifications),
+      String(max),
+      String(window),
+      ...slotIds,
+    ])) as [number, Buffer[]];
+    this.limitedUntil = wait > 0 ? performance.now() + wait : 0;
+    return tasks;
   }
 
   /** Ends the processing of the tasks held by these slots. */
