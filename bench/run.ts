@@ -32,6 +32,7 @@ import {
   idleFarFuture,
   lateness,
   periodicTicks,
+  rateLimited,
   sameInstant,
   scheduledBulkAdd,
   scheduledMemory,
@@ -67,6 +68,7 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   sameInstant,
   backoffRetry,
   periodicTicks,
+  rateLimited,
   scheduledMemory,
   idleFarFuture,
 ];

@@ -30,6 +30,8 @@ export interface Sizes {
   readonly backoffTasks: number;
   /** Ticks of a periodic schedule measured. */
   readonly ticks: number;
+  /** Tasks through a queue limited to 1,000 starts per second. */
+  readonly rateLimited: number;
   readonly peerDrain: number;
   /** redis-benchmark -n */
   readonly ceilingRequests: number;
@@ -54,6 +56,7 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     idleWindowMs: smoke ? 1_000 : 10_000,
     backoffTasks: smoke ? 200 : 2_000,
     ticks: smoke ? 10 : 50,
+    rateLimited: smoke ? 1_500 : 5_000,
     peerDrain: n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };

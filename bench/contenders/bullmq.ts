@@ -103,7 +103,14 @@ export class BullmqContender implements Contender {
     const worker = new Worker<Payload>(
       QUEUE_NAME,
       onStart ? async (job: Job<Payload>) => onStart(indexOf(job)) : async () => undefined,
-      { connection: this.connection(), concurrency: hooks.concurrency, autorun: false },
+      {
+        connection: this.connection(),
+        concurrency: hooks.concurrency,
+        autorun: false,
+        ...(hooks.rateLimit === undefined
+          ? {}
+          : { limiter: { max: hooks.rateLimit.max, duration: hooks.rateLimit.window } }),
+      },
     );
     worker.on('error', () => undefined);
     if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);

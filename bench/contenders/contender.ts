@@ -25,6 +25,8 @@ export interface WorkerHooks {
    * attempt.
    */
   readonly backoffMs?: number;
+  /** A rate limit for the worker's queue (ours: a Queue option; BullMQ: the worker's limiter). */
+  readonly rateLimit?: { readonly max: number; readonly window: number };
 }
 
 /** A worker whose connections are set up but which does not fetch yet. */

@@ -93,8 +93,12 @@ export class OursContender implements Contender {
       undefined,
       hooks.backoffMs === undefined ? {} : { retry: 1, backoff: hooks.backoffMs },
     );
+    const queue =
+      hooks.rateLimit === undefined
+        ? this.q
+        : new Queue(this.redis!, QUEUE_NAME, { rateLimit: hooks.rateLimit });
     const worker = new Worker({
-      queues: [this.q],
+      queues: [queue],
       handlers,
       concurrency: hooks.concurrency,
       logger: silentLogger,
