@@ -174,6 +174,13 @@ export class DelayedHost
       logger: this.logger,
     });
     const served = queues.map((name) => `"${name}"`).join(', ');
+    for (const name of Object.keys(this.options.rateLimits)) {
+      if (!queues.includes(name)) {
+        this.logger.warn(
+          `rateLimits names queue "${name}", which this worker does not serve (it serves ${served}); that limit does nothing here`,
+        );
+      }
+    }
     try {
       await this.worker.start();
     } catch (error) {

@@ -26,26 +26,32 @@ export class ShutdownDeadlineError extends DelayedError {}
 
 /**
  * Yours to throw from a handler that hit a limit it cannot pass now (an API's 429, say):
- * the task runs again in `retryIn` ms, and no retry is spent.
+ * the task runs again in `retryIn` ms, and no retry is spent. A wait that is no number
+ * (a header that was missing or a date) becomes 1 s; any wait is at least 10 ms, so a task
+ * never comes straight back in a loop, and at most 2147483647 ms.
  *
  * ```ts
- * if (response.status === 429) throw new RateLimitedError(Number(response.headers.get('retry-after')) * 1_000);
+ * const seconds = Number(response.headers.get('retry-after'));
+ * if (response.status === 429) throw new RateLimitedError(seconds * 1_000);
  * ```
  */
 export class RateLimitedError extends DelayedError {
-  constructor(
-    /** How long to wait before the next attempt, in ms. */
-    readonly retryIn: number,
-    message = `Rate limited: retry in ${retryIn} ms`,
-  ) {
-    super(message);
-    if (!Number.isInteger(retryIn) || retryIn < 0 || retryIn > 2 ** 31 - 1) {
-      throw new InvalidOptionsError(
-        `RateLimitedError: retryIn must be a whole number of ms from 0 to 2147483647, got ${String(retryIn)}`,
-      );
-    }
+  /** How long to wait before the next attempt, in ms. */
+  readonly retryIn: number;
+
+  constructor(retryIn: number, message?: string) {
+    const wait = Number.isFinite(retryIn)
+      ? Math.min(2 ** 31 - 1, Math.max(MIN_RATE_LIMITED_WAIT, Math.ceil(retryIn)))
+      : DEFAULT_RATE_LIMITED_WAIT;
+    super(message ?? `Rate limited: retry in ${wait} ms`);
+    this.retryIn = wait;
   }
 }
+
+/** The wait of a RateLimitedError given no usable number. */
+const DEFAULT_RATE_LIMITED_WAIT = 1_000;
+/** The shortest wait of a RateLimitedError: never straight back in a loop. */
+const MIN_RATE_LIMITED_WAIT = 10;
 
 /**
  * A task's attempt ran past its handler's `timeout`: the reason of its abort signal, and the

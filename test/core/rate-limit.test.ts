@@ -126,7 +126,7 @@ describe('rate limits', () => {
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
-  it('refuse a limit that cannot work', () => {
+  it("refuse a limit that cannot work, and keep a handler's wait sensible", () => {
     assert.throws(
       () => new Queue(db.redis, 'x', { rateLimit: { max: 0, window: 1.5 } }),
       (error: unknown) =>
@@ -134,7 +134,12 @@ describe('rate limits', () => {
         /rateLimit.max must be a whole number from 1/.test(error.message) &&
         /rateLimit.window must be a whole number of ms from 1/.test(error.message),
     );
-    assert.throws(() => new RateLimitedError(-1), /retryIn must be a whole number of ms/);
+    // A wait that is no number (a missing Retry-After header) is 1 s; any wait at least 10 ms.
+    assert.equal(new RateLimitedError(Number.NaN).retryIn, 1_000);
+    assert.equal(new RateLimitedError(-1).retryIn, 10);
+    assert.equal(new RateLimitedError(0).retryIn, 10);
+    assert.equal(new RateLimitedError(1_500.2).retryIn, 1_501);
+    assert.equal(new RateLimitedError(Infinity).retryIn, 1_000);
   });
 });
 

@@ -49,9 +49,10 @@ local starts = {}
 for i = 1, #tasks do
   fields[#fields + 1] = ARGV[i + 3]
   fields[#fields + 1] = tasks[i]
-  -- Slot ids are unique: with the time, each start is a member of its own.
+  -- Slot ids are unique, and a slot starts one task at a time: with the exact time (the
+  -- strings TIME gave, not a rounded number), each start is a member of its own.
   starts[#starts + 1] = now
-  starts[#starts + 1] = ARGV[i + 3] .. '@' .. now
+  starts[#starts + 1] = ARGV[i + 3] .. '@' .. clock[1] .. '.' .. clock[2]
   if #fields == 1000 or i == #tasks then
     redis.call('HSET', KEYS[3], unpack(fields))
     redis.call('ZADD', KEYS[4], unpack(starts))

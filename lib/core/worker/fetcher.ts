@@ -103,7 +103,8 @@ export class Fetcher {
           reopens = Math.min(reopens, queue.limitedUntil);
           return false;
         });
-        if (open.length === 0) {
+        // A held notification is used first: the script puts it back if the window is full.
+        if (open.length === 0 && this.heldNotification === undefined) {
           deps.pool.giveBack(free);
           await this.pause(reopens - now);
           continue;

@@ -106,6 +106,11 @@ export class TaskRunner {
       if (isPromiseLike(result)) await (deadline === undefined ? result : deadline.race(result));
     } catch (error) {
       if (this.deps.shutdownSignal.aborted) return this.interrupted(queue, slot, task, error);
+      if (deadline?.expired) {
+        this.deps.logger.warn(
+          `Task "${task.funcPath}" on queue "${queue.name}" timed out after ${deadline.timeout} ms; if its handler ignores its signal it keeps running, outside the worker's concurrency (and beside its retry, if any)`,
+        );
+      }
       return this.fail(queue, slot, task, bytes, error, entry);
     } finally {
       deadline?.clear();
