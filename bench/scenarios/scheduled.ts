@@ -10,6 +10,15 @@ import { countdown, fill, type PairScenario, type RunContext, until, within } fr
  */
 const AN_HOUR = 3_600_000;
 
+/** The p50 and p99 of `values` (ms), as the metrics `<id>.p50` and `<id>.p99`. */
+function p50p99(id: string, values: ArrayLike<number>): Record<string, number> {
+  const sorted = Array.from(values).sort((a, b) => a - b);
+  return {
+    [`${id}.p50`]: percentileOfSorted(sorted, 50),
+    [`${id}.p99`]: percentileOfSorted(sorted, 99),
+  };
+}
+
 async function checkScheduled(contender: Contender, count: number): Promise<void> {
   const scheduled = await contender.scheduledBacklog();
   if (scheduled !== count) {
@@ -172,8 +181,7 @@ export function lateness(mode: 'idle' | 'draining'): PairScenario {
         await load;
         await worker.close();
       }
-      const sorted = [...late].sort((a, b) => a - b);
-      return { [p50]: percentileOfSorted(sorted, 50), [p99]: percentileOfSorted(sorted, 99) };
+      return p50p99(`scheduled.late.${mode}`, late);
     },
   };
 }
@@ -382,11 +390,7 @@ export const backoffRetry: PairScenario = {
     } finally {
       await worker.close();
     }
-    const sorted = [...late].sort((a, b) => a - b);
-    return {
-      'scheduled.backoff.p50': percentileOfSorted(sorted, 50),
-      'scheduled.backoff.p99': percentileOfSorted(sorted, 99),
-    };
+    return p50p99('scheduled.backoff', late);
   },
 };
 
@@ -437,14 +441,11 @@ export const periodicTicks: PairScenario = {
       await stop?.();
       await worker.close();
     }
-    const sorted = late.slice(2).sort((a, b) => a - b);
-    if (sorted.some((value) => !Number.isFinite(value))) {
+    const measured = late.slice(2);
+    if (measured.some((value) => !Number.isFinite(value))) {
       throw new Error(`${contender.id}: a tick without its planned time`);
     }
-    return {
-      'scheduled.every.p50': percentileOfSorted(sorted, 50),
-      'scheduled.every.p99': percentileOfSorted(sorted, 99),
-    };
+    return p50p99('scheduled.every', measured);
   },
 };
 

@@ -77,6 +77,27 @@ async function pythonWorker(queue: string, resultsKey: string): Promise<Spawned>
   return worker;
 }
 
+/**
+ * Runs our worker app on `queue` until the queue has a dead letter, then stops it; its
+ * handlers record to `resultsKey`. Returns the queue, to read the dead letter.
+ */
+async function runOurWorkerUntilDeadLetter(queue: string, resultsKey: string): Promise<Queue> {
+  const worker = await startWorkerApp({
+    REDIS_URL: server.url,
+    QUEUE: queue,
+    RESULTS_KEY: resultsKey,
+  });
+  running.push(worker);
+  const dead = new Queue(redis, queue);
+  try {
+    await eventually(async () => (await dead.deadLetters.count()) === 1, 10_000, 'a dead letter');
+  } finally {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
+  return dead;
+}
+
 async function pythonOnce(args: string[]): Promise<string[]> {
   const spawned = python(args);
   const code = await spawned.exited;
@@ -166,19 +187,7 @@ describe('Python delayed -> nestjs-delayed', () => {
       '--retry',
       '2',
     ]);
-    const worker = await startWorkerApp({
-      REDIS_URL: server.url,
-      QUEUE: queue,
-      RESULTS_KEY: resultsKey,
-    });
-    running.push(worker);
-    const dead = new Queue(redis, queue);
-    try {
-      await eventually(async () => (await dead.deadLetters.count()) === 1, 10_000, 'a dead letter');
-    } finally {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
+    const dead = await runOurWorkerUntilDeadLetter(queue, resultsKey);
     assert.equal((await records(resultsKey)).filter((r) => r.tag === 'r1').length, 3);
     const [letter] = await dead.deadLetters.list();
     assert.equal(letter!.reason, 'failed');
@@ -198,19 +207,7 @@ describe('Python delayed -> nestjs-delayed, with a backoff', () => {
       ...['enqueue', '--redis', server.url, '--queue', queue],
       ...['--func', 'InteropHandlers:backoff', '--args-json', '["b1"]', '--retry', '3'],
     ]);
-    const worker = await startWorkerApp({
-      REDIS_URL: server.url,
-      QUEUE: queue,
-      RESULTS_KEY: resultsKey,
-    });
-    running.push(worker);
-    const dead = new Queue(redis, queue);
-    try {
-      await eventually(async () => (await dead.deadLetters.count()) === 1, 10_000, 'a dead letter');
-    } finally {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
+    const dead = await runOurWorkerUntilDeadLetter(queue, resultsKey);
     const attempts = (await records(resultsKey)).map((r) => r.at as number);
     assert.equal(attempts.length, 4);
     const waits = attempts.slice(1).map((at, i) => at - attempts[i]!);
