@@ -111,13 +111,22 @@ export class DelayedHost
           this.logger.log(`Schedule "${schedule.name}" on queue "${queue.name}" ${change}`);
         }
       }
-      for (const queue of queues) await this.reportUndeclared(queue, settings.removeUndeclared);
     } catch (error) {
       await this.onApplicationShutdown();
       throw new WorkerStartError(
         `nestjs-delayed: the schedules declared in code could not be written: ${errorMessage(error)}`,
         { cause: error },
       );
+    }
+    // Only a report (or a clean-up asked for): a failure is logged, it does not stop the app.
+    for (const queue of queues) {
+      try {
+        await this.reportUndeclared(queue, settings.removeUndeclared);
+      } catch (error) {
+        this.logger.warn(
+          `Could not check queue "${queue.name}" for schedules no longer declared: ${errorMessage(error)}`,
+        );
+      }
     }
     if (queues.length === 0) return;
     this.scheduler = new Scheduler({

@@ -340,3 +340,39 @@ describe("the README's periodic example", () => {
     }
   });
 });
+
+describe('the scheduler with Redis down at boot', () => {
+  const down = { connection: 'redis://127.0.0.1:1', redisTimeout: 500 };
+
+  it('lets an app with nothing declared boot (the check for old schedules is only logged)', async () => {
+    const warnings: string[] = [];
+    const moduleRef = await Test.createTestingModule({
+      imports: [DelayedModule.forRoot({ ...down, queue: uniqueName(), sweeper: true })],
+      providers: [Janitor],
+    }).compile();
+    const application = moduleRef.createNestApplication({
+      logger: { log() {}, error() {}, warn: (message: string) => void warnings.push(message) },
+    });
+    const started = Date.now();
+    await application.init();
+    assert.ok(Date.now() - started < 3_000, 'bounded by redisTimeout');
+    await application.close();
+    assert.ok(
+      warnings.some((w) => /Could not check queue .* for schedules no longer declared/.test(w)),
+      warnings.join('\n'),
+    );
+  });
+
+  it('fails the bootstrap of an app whose declared schedules cannot be written, naming why', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [DelayedModule.forRoot({ ...down, queue: uniqueName(), scheduler: true })],
+      providers: [Clock],
+    }).compile();
+    const application = moduleRef.createNestApplication({ logger: false });
+    await assert.rejects(
+      application.init(),
+      /the schedules declared in code could not be written: .*127\.0\.0\.1:1/,
+    );
+    await application.close();
+  });
+});
