@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_REDIS_TIMEOUT } from '../defaults.js';
-import { type DelayedLogger, errorMessage } from '../logger.js';
+import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
 import { DueLoop } from '../maintenance/due-loop.js';
 import type { QueueKeys } from '../protocol/keys.js';
 import { withinTimeout } from '../redis/connection.js';
@@ -22,7 +22,8 @@ export interface ScheduledQueue {
 
 export interface SchedulerOptions {
   readonly queues: readonly ScheduledQueue[];
-  readonly logger: DelayedLogger;
+  /** Default: the console. */
+  readonly logger?: DelayedLogger;
   /** How long one look may wait for Redis (ms). Default 5,000. */
   readonly redisTimeout?: number;
 }
@@ -60,7 +61,7 @@ export class Scheduler {
   private readonly parsed = new Map<string, ScheduleDefinition>();
 
   constructor(options: SchedulerOptions) {
-    this.logger = options.logger;
+    this.logger = options.logger ?? consoleLogger;
     this.redisTimeout = options.redisTimeout ?? DEFAULT_REDIS_TIMEOUT;
     for (const queue of options.queues) this.add(queue);
   }
