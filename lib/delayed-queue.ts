@@ -156,16 +156,15 @@ export class DelayedQueue {
   }
 }
 
+/** The engine's queue of a `@Task()` call, and the task it enqueues, as a DelayedQueue routes it. */
+type CallOf = (type: Type<unknown>, method: string, args: readonly unknown[]) => [Queue, NodeTask];
+
 /** Calls of a DelayedQueue scheduled for one time; made by `queue.with({ delay } | { at })`. */
 export class ScheduledCalls {
   /** @param callOf the queue and task of a `@Task()` call, as its DelayedQueue routes it */
   constructor(
     private readonly queue: Queue,
-    private readonly callOf: (
-      type: Type<unknown>,
-      method: string,
-      args: readonly unknown[],
-    ) => [Queue, NodeTask],
+    private readonly callOf: CallOf,
     private readonly when: ScheduleTime,
   ) {}
 
@@ -197,11 +196,7 @@ export type ScheduleSpec = ScheduleTiming & Omit<ScheduleBehavior, 'declared'>;
 export class DelayedSchedules {
   constructor(
     private readonly queue: Queue,
-    private readonly callOf: (
-      type: Type<unknown>,
-      method: string,
-      args: readonly unknown[],
-    ) => [Queue, NodeTask],
+    private readonly callOf: CallOf,
   ) {}
 
   /**
@@ -217,12 +212,12 @@ export class DelayedSchedules {
     ...args: MethodArgs<T, K>
   ): Promise<ScheduleChange> {
     const [queue, task] = this.callOf(type, method, args);
-    return queue.schedules.set(name, timingOf(spec), task, behaviorOf(spec));
+    return queue.schedules.set(name, spec, task, behaviorOf(spec));
   }
 
   /** Creates or changes a schedule of any task (a `PyTask` for a Python worker, say) on this queue. */
   setTask(name: string, spec: ScheduleSpec, task: Task): Promise<ScheduleChange> {
-    return this.queue.schedules.set(name, timingOf(spec), task, behaviorOf(spec));
+    return this.queue.schedules.set(name, spec, task, behaviorOf(spec));
   }
 
   /** Removes a schedule of this queue; false if there was none. Ticks already enqueued still run. */
@@ -241,21 +236,9 @@ export class DelayedSchedules {
   }
 }
 
-function timingOf(spec: ScheduleSpec): ScheduleTiming {
-  if (spec !== null && typeof spec === 'object' && 'every' in spec) return { every: spec.every };
-  if (spec !== null && typeof spec === 'object' && 'cron' in spec) {
-    return spec.timeZone === undefined
-      ? { cron: spec.cron }
-      : { cron: spec.cron, timeZone: spec.timeZone };
-  }
-  return spec;
-}
-
+/** A spec's behavior; its timing is read by the engine, which ignores the other keys. */
 function behaviorOf(spec: ScheduleSpec): ScheduleBehavior {
-  const behavior: { neverSkip?: boolean; tickArg?: boolean } = {};
-  if (spec?.neverSkip !== undefined) behavior.neverSkip = spec.neverSkip;
-  if (spec?.tickArg !== undefined) behavior.tickArg = spec.tickArg;
-  return behavior;
+  return { neverSkip: spec?.neverSkip, tickArg: spec?.tickArg };
 }
 
 export function createDelayedQueue(

@@ -2,13 +2,50 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Contender } from '../contenders/index.js';
 import type { Sizes } from '../sizes.js';
 import { percentileOfSorted, perSecond } from '../stats.js';
-import { countdown, fill, type PairScenario, type RunContext, until, within } from './scenario.js';
+import {
+  countdown,
+  fill,
+  type MetricSpec,
+  type PairScenario,
+  type RunContext,
+  until,
+  within,
+} from './scenario.js';
 
 /**
  * Later work: adding tasks scheduled an hour ahead (one at a time and in bulk, to set beside
  * the plain adds), and how late tasks due at random instants start, idle worker or busy.
  */
 const AN_HOUR = 3_600_000;
+
+/**
+ * The two metrics `<id>.p50` and `<id>.p99` of a latency in ms: `label` holds `{p}` where
+ * the percentile goes; `targets` are ours, in ms, when the issue sets them.
+ */
+function p50p99Metrics(
+  id: string,
+  label: string,
+  size: (sizes: Sizes) => number,
+  targets?: { p50: number; p99: number },
+): MetricSpec[] {
+  return (['p50', 'p99'] as const).map((p) => ({
+    id: `${id}.${p}`,
+    label: label.replace('{p}', p),
+    unit: 'ms',
+    better: 'lower' as const,
+    size,
+    ...(targets === undefined
+      ? {}
+      : {
+          target: {
+            of: 'ours' as const,
+            op: '<=' as const,
+            value: targets[p],
+            text: `<= ${targets[p]} ms`,
+          },
+        }),
+  }));
+}
 
 /** The p50 and p99 of `values` (ms), as the metrics `<id>.p50` and `<id>.p99`. */
 function p50p99(id: string, values: ArrayLike<number>): Record<string, number> {
@@ -96,8 +133,6 @@ const DRAIN_LOAD_PER_S = 10_000;
  */
 export function lateness(mode: 'idle' | 'draining'): PairScenario {
   const concurrency = mode === 'idle' ? 1 : 100;
-  const p50 = `scheduled.late.${mode}.p50`;
-  const p99 = `scheduled.late.${mode}.p99`;
   const label =
     mode === 'idle'
       ? 'idle worker c1'
@@ -106,24 +141,12 @@ export function lateness(mode: 'idle' | 'draining'): PairScenario {
     id: `scheduled.late.${mode}`,
     group: 'scheduled',
     title: `Lateness of scheduled tasks, ${label}`,
-    metrics: [
-      {
-        id: p50,
-        label: `scheduled task lateness p50, ${label}`,
-        unit: 'ms',
-        better: 'lower',
-        size: (s) => s.lateness,
-        target: { of: 'ours', op: '<=', value: 2, text: '<= 2 ms' },
-      },
-      {
-        id: p99,
-        label: `scheduled task lateness p99, ${label}`,
-        unit: 'ms',
-        better: 'lower',
-        size: (s) => s.lateness,
-        target: { of: 'ours', op: '<=', value: 10, text: '<= 10 ms' },
-      },
-    ],
+    metrics: p50p99Metrics(
+      `scheduled.late.${mode}`,
+      `scheduled task lateness {p}, ${label}`,
+      (s) => s.lateness,
+      { p50: 2, p99: 10 },
+    ),
     async run({ sizes }: RunContext, contender: Contender) {
       const count = sizes.lateness;
       const window = sizes.latenessWindowMs;
@@ -348,22 +371,11 @@ export const backoffRetry: PairScenario = {
   id: 'scheduled.backoff',
   group: 'scheduled',
   title: 'Retries after a 100 ms backoff',
-  metrics: [
-    {
-      id: 'scheduled.backoff.p50',
-      label: 'retry after a 100 ms backoff: lateness p50, c100',
-      unit: 'ms',
-      better: 'lower',
-      size: (s) => s.backoffTasks,
-    },
-    {
-      id: 'scheduled.backoff.p99',
-      label: 'retry after a 100 ms backoff: lateness p99, c100',
-      unit: 'ms',
-      better: 'lower',
-      size: (s) => s.backoffTasks,
-    },
-  ],
+  metrics: p50p99Metrics(
+    'scheduled.backoff',
+    'retry after a 100 ms backoff: lateness {p}, c100',
+    (s) => s.backoffTasks,
+  ),
   async run({ sizes }: RunContext, contender: Contender) {
     const count = sizes.backoffTasks;
     const failedAt = new Float64Array(count);
@@ -404,22 +416,11 @@ export const periodicTicks: PairScenario = {
   id: 'scheduled.every',
   group: 'scheduled',
   title: 'Periodic ticks every 100 ms',
-  metrics: [
-    {
-      id: 'scheduled.every.p50',
-      label: 'periodic task every 100 ms: tick lateness p50',
-      unit: 'ms',
-      better: 'lower',
-      size: (s) => s.ticks,
-    },
-    {
-      id: 'scheduled.every.p99',
-      label: 'periodic task every 100 ms: tick lateness p99',
-      unit: 'ms',
-      better: 'lower',
-      size: (s) => s.ticks,
-    },
-  ],
+  metrics: p50p99Metrics(
+    'scheduled.every',
+    'periodic task every 100 ms: tick lateness {p}',
+    (s) => s.ticks,
+  ),
   async run({ sizes }: RunContext, contender: Contender) {
     const wanted = sizes.ticks + 2;
     const late: number[] = [];
