@@ -25,3 +25,13 @@ export const DEFAULT_QUIT_TIMEOUT = 2_000;
  * RedisUnavailableError: a worker's start, an enqueue, a sweep.
  */
 export const DEFAULT_REDIS_TIMEOUT = 5_000;
+/** How long a tracked task's record (its state and result) is kept once it has ended. */
+export const DEFAULT_RESULT_TTL = 3_600_000;
+/**
+ * How long a tracked task's record is kept past its due time while the task has not ended
+ * (it waits in a backlog, or runs): a bound, so that a record whose task is gone for good (a
+ * dead letter removed, a queue deleted) does not stay for ever.
+ */
+export const TRACKED_PENDING_TTL = 7 * 24 * 3_600_000;
+/** How long `result()` waits for a tracked task to end when no timeout is given. */
+export const DEFAULT_RESULT_TIMEOUT = 60_000;

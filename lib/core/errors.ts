@@ -83,3 +83,37 @@ export class InvalidHandlerError extends DelayedError {}
 
 /** A worker could not start (Redis unreachable or too old); `cause` holds why. */
 export class WorkerStartError extends DelayedError {}
+
+/**
+ * A tracked task ended without a result: its handler threw (`state` 'failed', or 'dead' when
+ * it became a dead letter). The message and `errorName` are the handler error's; its stack
+ * (`remoteStack`) travels only when the call asked for it (`result: { stack: true }`).
+ */
+export class TaskFailedError extends DelayedError {
+  constructor(
+    message: string,
+    /** The name of the error the handler threw, e.g. 'TypeError'. */
+    readonly errorName: string,
+    /** How the task ended: 'failed' (dropped) or 'dead' (a dead letter). */
+    readonly state: 'failed' | 'dead',
+    /** The handler error's stack, in the worker's process, when the call asked for it. */
+    readonly remoteStack?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A tracked task was cancelled before it ran, so it has no result. */
+export class TaskCancelledError extends DelayedError {}
+
+/**
+ * A tracked task is unknown: it was never tracked, or its record expired (a result is kept
+ * for its `ttl` after the task ends).
+ */
+export class TaskNotFoundError extends DelayedError {}
+
+/** `result()` waited its whole timeout and the task had not ended. */
+export class ResultTimeoutError extends DelayedError {}
+
+/** A tracked task's handler returned a value MessagePack cannot carry (a function, say). */
+export class TaskResultError extends DelayedError {}

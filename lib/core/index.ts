@@ -15,6 +15,11 @@ export {
   UnknownHandlerError,
   UnrecoverableError,
   RateLimitedError,
+  ResultTimeoutError,
+  TaskCancelledError,
+  TaskFailedError,
+  TaskNotFoundError,
+  TaskResultError,
   UnsupportedRedisError,
   WorkerStartError,
 } from './errors.js';
@@ -62,6 +67,9 @@ export {
   openConnection,
   whenReady,
 } from './redis/connection.js';
+export { type ResultOptions, TaskHandle } from './tracking/task-handle.js';
+export type { TaskState, TaskStatus } from './tracking/task-record.js';
+export type { CallOptions } from './tracking/tracked-call.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';

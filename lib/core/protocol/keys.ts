@@ -28,6 +28,11 @@ export interface QueueKeys {
    * task due sooner than any other of the queue (ours).
    */
   readonly wake: string;
+  /**
+   * Not a key: the Pub/Sub channel on which a tracked task's end (done, failed, dead,
+   * cancelled) is told to the processes waiting for results; the message is its id (ours).
+   */
+  readonly done: string;
 }
 
 export function queueKeys(name: string): QueueKeys {
@@ -44,5 +49,19 @@ export function queueKeys(name: string): QueueKeys {
     scheduleTicks: `${name}_schedule_ticks`,
     rate: `${name}_rate`,
     wake: `${name}_wake`,
+    done: `${name}_done`,
   };
+}
+
+/**
+ * The record of one tracked task (ours): a hash with its state, progress, result or error,
+ * named after its queue so that it shares the queue's cluster slot.
+ */
+export function taskRecordKey(queue: string, id: string): string {
+  return `${queue}_task_${id}`;
+}
+
+/** The key a unique task holds while it lives (ours): its value is the owner task's id. */
+export function uniqueTaskKey(queue: string, key: string): string {
+  return `${queue}_unique_${key}`;
 }

@@ -11,10 +11,13 @@ import {
 } from '../options.js';
 import { encodeTask } from '../protocol/codec.js';
 import { type QueueKeys, queueKeys } from '../protocol/keys.js';
-import type { Task } from '../protocol/task.js';
+import type { NodeTask, Task } from '../protocol/task.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { Schedules } from '../schedules/schedules.js';
+import { TaskHandle } from '../tracking/task-handle.js';
+import { checkTaskId } from '../tracking/task-id.js';
+import { type CallOptions, callTask } from '../tracking/tracked-call.js';
 import { DeadLetters } from './dead-letters.js';
 import {
   parseScheduledTaskId,
@@ -226,6 +229,34 @@ export class Queue {
       'a cancel',
     );
     return cancelled === 1;
+  }
+
+  /**
+   * Enqueues a task for a Node handler with a record of its own, and returns its handle:
+   * its id, `status()`, `result()`, `cancel()`. Opt-in, for calls whose outcome matters; a
+   * tracked task is for queues only Node workers serve (see CallOptions and TaskHandle).
+   */
+  call(task: NodeTask, options?: CallOptions): Promise<TaskHandle> {
+    return callTask(this, task, options);
+  }
+
+  /** The handle of a tracked task of this queue, by id, from any process. */
+  task<R = unknown>(id: string): TaskHandle<R> {
+    return new TaskHandle<R>(this, checkTaskId(id));
+  }
+
+  /**
+   * Sends a command once Redis is ready, failing with a RedisUnavailableError after
+   * `redisTimeout` ms; `what` names it in that error.
+   */
+  async command<T>(send: () => Promise<T>, what: string): Promise<T> {
+    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+    return withinTimeout(this.redis, send(), this.redisTimeout, what);
+  }
+
+  /** Tells this process' promoters that a task of this queue is due in `inMs` ms. */
+  scheduled(inMs: number): void {
+    scheduleSignals.emit('scheduled', this.name, inMs);
   }
 
   /** Tasks scheduled and not due (or not moved) yet. */

@@ -23,12 +23,16 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
  *
  * The script declares its keys once, in its header: the `KEYS[i]` lines name queue keys, and
  * `run` builds the KEYS list of a queue from them, so no caller lists keys by hand or in the
- * wrong order.
+ * wrong order. Keys of one task (`N_task_<id>`, `N_unique_<key>`) come after the queue's, in
+ * the header as in the `taskKeys` the caller gives `run`; a header may mark its last ones
+ * `(optional)`.
  */
 export class LuaScript {
   readonly sha: string;
   /** The queue keys the script takes, in KEYS order. */
   readonly keys: readonly (keyof QueueKeys)[];
+  /** How many per-task keys the script takes after the queue's: at least `min`, at most `max`. */
+  readonly taskKeys: { readonly min: number; readonly max: number };
   private readonly keysOf = new WeakMap<QueueKeys, string[]>();
 
   constructor(
@@ -36,17 +40,31 @@ export class LuaScript {
     readonly source: string,
   ) {
     this.sha = createHash('sha1').update(source).digest('hex');
-    this.keys = headerKeys(name, source);
+    [this.keys, this.taskKeys] = headerKeys(name, source);
   }
 
-  /** Runs the script on a queue's keys; bulk replies come back as Buffers, integers as numbers. */
-  async run(redis: Redis, queue: QueueKeys, args: readonly (string | Buffer)[]): Promise<unknown> {
+  /**
+   * Runs the script on a queue's keys (then `taskKeys`, the keys of one task, as its header
+   * lists them); bulk replies come back as Buffers, integers as numbers.
+   */
+  async run(
+    redis: Redis,
+    queue: QueueKeys,
+    args: readonly (string | Buffer)[],
+    taskKeys: readonly string[] = [],
+  ): Promise<unknown> {
     // A queue's keys never change: build its KEYS list once, not on every call.
     let keys = this.keysOf.get(queue);
     if (keys === undefined) {
       keys = this.keys.map((key) => queue[key]);
       this.keysOf.set(queue, keys);
     }
+    if (taskKeys.length < this.taskKeys.min || taskKeys.length > this.taskKeys.max) {
+      throw new DelayedError(
+        `${this.name}.lua takes ${this.taskKeys.min} to ${this.taskKeys.max} task keys, got ${taskKeys.length}`,
+      );
+    }
+    if (taskKeys.length > 0) keys = [...keys, ...taskKeys];
     try {
       return await redis.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -56,19 +74,37 @@ export class LuaScript {
   }
 }
 
-function headerKeys(name: string, source: string): (keyof QueueKeys)[] {
+/** How a header names the key of one task: `N_task_<id>`, `N_unique_<key>`. */
+const TASK_KEY = /^N_\w+_<\w+>$/;
+
+function headerKeys(
+  name: string,
+  source: string,
+): [(keyof QueueKeys)[], { min: number; max: number }] {
   const keys: (keyof QueueKeys)[] = [];
-  for (const [, index, key] of source.matchAll(/^-- KEYS\[(\d+)\]\s+(\S+)/gm)) {
+  const taskKeys = { min: 0, max: 0 };
+  for (const [line, index, key] of source.matchAll(/^-- KEYS\[(\d+)\]\s+(\S+).*$/gm)) {
     const known = KEY_NAMES[key!];
-    if (Number(index) !== keys.length + 1 || known === undefined) {
+    const position = keys.length + taskKeys.max + 1;
+    const inOrder =
+      Number(index) === position &&
+      (known !== undefined ? taskKeys.max === 0 : TASK_KEY.test(key!)) &&
+      (known !== undefined || taskKeys.min === taskKeys.max || line.includes('(optional)'));
+    if (!inOrder) {
       throw new DelayedError(
-        `${name}.lua: its header must list KEYS[1], KEYS[2], … in order, each a queue key (${Object.keys(KEY_NAMES).join(', ')}); KEYS[${index}] is ${key}`,
+        `${name}.lua: its header must list KEYS[1], KEYS[2], … in order: queue keys (${Object.keys(KEY_NAMES).join(', ')}), then the keys of one task (N_task_<id>, …), optional ones last; KEYS[${index}] is ${key}`,
       );
     }
-    keys.push(known);
+    if (known !== undefined) keys.push(known);
+    else {
+      taskKeys.max += 1;
+      if (!line.includes('(optional)')) taskKeys.min += 1;
+    }
   }
-  if (keys.length === 0) throw new DelayedError(`${name}.lua: its header lists no KEYS`);
-  return keys;
+  if (keys.length === 0 && taskKeys.max === 0) {
+    throw new DelayedError(`${name}.lua: its header lists no KEYS`);
+  }
+  return [keys, taskKeys];
 }
 
 function isNoScript(error: unknown): boolean {
@@ -96,4 +132,11 @@ export const scripts = {
   scheduleFire: load('schedule_fire'),
   scheduleDue: load('schedule_due'),
   scheduleRemove: load('schedule_remove'),
+  trackEnqueue: load('track_enqueue'),
+  trackStart: load('track_start'),
+  trackFinish: load('track_finish'),
+  trackRequeued: load('track_requeued'),
+  trackCancel: load('track_cancel'),
+  trackStatus: load('track_status'),
+  trackProgress: load('track_progress'),
 } as const;

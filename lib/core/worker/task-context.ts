@@ -18,6 +18,19 @@ export interface TaskContext {
    * (reason: TaskTimeoutError): the attempt has failed then.
    */
   readonly signal: AbortSignal;
+  /** The task's id when it is tracked (enqueued with `call()`), else undefined. */
+  readonly id: string | undefined;
+  /**
+   * Reports the task's progress (any MessagePack value: a number, `{ done, total }`, …):
+   * a tracked task stores it in its record, where `status()` reads it from any process.
+   * For an untracked task it is a no-op. Resolves once stored.
+   */
+  progress(value: unknown): Promise<void>;
+}
+
+/** The progress of an untracked task goes nowhere. */
+export function untrackedProgress(): Promise<void> {
+  return Promise.resolve();
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();

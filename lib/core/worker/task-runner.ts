@@ -5,12 +5,17 @@ import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
 import {
   DelayedError,
   RateLimitedError,
+  TaskResultError,
   UnknownHandlerError,
   UnrecoverableError,
 } from '../errors.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import { decodeTask, encodeRetry } from '../protocol/codec.js';
+import { encodeMsgpack } from '../protocol/msgpack.js';
 import type { DecodedPyTask } from '../protocol/task.js';
+import { isTaskId } from '../tracking/task-id.js';
+import { encodeTaskError } from '../tracking/task-record.js';
+import type { TrackingEnvelope } from '../tracking/tracked-call.js';
 import type { NewDeadLetter } from '../queue/dead-letters.js';
 import type { ConnectionLoss } from '../redis/connection-loss.js';
 import { AttemptDeadline } from './attempt-deadline.js';
@@ -18,7 +23,7 @@ import { backoffDelay } from './backoff.js';
 import type { HandlerEntry, HandlerRegistry } from './handler-registry.js';
 import type { ReleaseBatcher } from './release-batcher.js';
 import type { Slot, SlotPool } from './slot-pool.js';
-import { runInTaskContext, type TaskContext } from './task-context.js';
+import { runInTaskContext, type TaskContext, untrackedProgress } from './task-context.js';
 import type { WorkerEvents } from './worker-events.js';
 import type { WorkerQueue } from './worker-queue.js';
 
@@ -83,6 +88,14 @@ export class TaskRunner {
         new UnknownHandlerError(message),
       );
     }
+    const tracking = trackingOf(task);
+    if (tracking !== undefined) {
+      const start = await this.startTracked(queue, slot, tracking);
+      if (start !== 'run') {
+        if (start === 'cancelled') this.deps.releases.schedule(queue, slot);
+        return;
+      }
+    }
     // Only handlers with a timeout pay for a deadline of their own.
     const deadline =
       entry.timeout === undefined
@@ -95,15 +108,23 @@ export class TaskRunner {
       // A for-ever task counts its retries below -1 for a backoff; it is still "for ever".
       retriesLeft: task.retry < 0 ? -1 : task.retry,
       signal: deadline?.signal ?? this.deps.shutdownSignal,
+      id: tracking?.id,
+      progress:
+        tracking === undefined
+          ? untrackedProgress
+          : (value: unknown) => queue.trackProgress(tracking, encodeMsgpack(value)),
     };
+    let result: unknown;
     try {
-      const result = runInTaskContext(
+      result = runInTaskContext(
         context,
         entry.handler,
         hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args,
       );
       // A sync handler's result is not awaited: that saves a turn of the microtask queue.
-      if (isPromiseLike(result)) await (deadline === undefined ? result : deadline.race(result));
+      if (isPromiseLike(result)) {
+        result = await (deadline === undefined ? result : deadline.race(result));
+      }
     } catch (error) {
       if (this.deps.shutdownSignal.aborted) return this.interrupted(queue, slot, task, error);
       if (deadline?.expired) {
@@ -111,11 +132,12 @@ export class TaskRunner {
           `Task "${task.funcPath}" on queue "${queue.name}" timed out after ${deadline.timeout} ms; if its handler ignores its signal it keeps running, outside the worker's concurrency (and beside its retry, if any)`,
         );
       }
-      return this.fail(queue, slot, task, bytes, error, entry);
+      return this.fail(queue, slot, task, bytes, error, entry, tracking);
     } finally {
       deadline?.clear();
     }
-    this.deps.releases.schedule(queue, slot);
+    if (tracking === undefined) this.deps.releases.schedule(queue, slot);
+    else if (!(await this.finishDone(queue, slot, task, tracking, result))) return;
     if (this.deps.events.listenerCount('completed') > 0) {
       this.deps.events.emit('completed', {
         queue: queue.name,
@@ -151,21 +173,25 @@ export class TaskRunner {
     bytes: Buffer,
     error: unknown,
     entry: HandlerEntry,
+    tracking: TrackingEnvelope | undefined,
   ): Promise<void> {
-    if (error instanceof RateLimitedError) return this.later(queue, slot, task, bytes, error);
+    if (error instanceof RateLimitedError) {
+      return this.later(queue, slot, task, bytes, error, tracking);
+    }
     const letter: NewDeadLetter = {
       task: bytes,
       reason: 'failed',
       funcPath: task.funcPath,
       error: errorMessage(error),
     };
-    if (task.retry === 0) return this.bury(queue, slot, letter, error);
+    if (task.retry === 0) return this.bury(queue, slot, letter, error, tracking);
     if (error instanceof UnrecoverableError) {
       return this.bury(
         queue,
         slot,
         { ...letter, error: `${letter.error} (unrecoverable: no retry)` },
         error,
+        tracking,
       );
     }
     const { backoff } = entry;
@@ -176,7 +202,13 @@ export class TaskRunner {
       // Bytes read fine but cannot be written back (nested deeper than the peers allow, say):
       // the task cannot be retried, so it ends here, as a dead letter.
       const why = `not retried: its next attempt cannot be encoded: ${errorMessage(encodeError)}`;
-      return this.bury(queue, slot, { ...letter, error: `${letter.error} (${why})` }, error);
+      return this.bury(
+        queue,
+        slot,
+        { ...letter, error: `${letter.error} (${why})` },
+        error,
+        tracking,
+      );
     }
     const wait =
       backoff === undefined ? 0 : backoffDelay(backoff, retryNumber(task.retry, entry.retry));
@@ -185,11 +217,12 @@ export class TaskRunner {
       `Task "${task.funcPath}" failed, retrying ${left}${backoff === undefined ? '' : ` in ${wait} ms`}: ${errorMessage(error)}`,
     );
     const workerId = slot.id; // settle may give the slot a new id
-    const written = await this.settle(slot, () =>
-      backoff === undefined
-        ? queue.retry(workerId, nextAttempt)
-        : queue.retryLater(workerId, wait, nextAttempt),
-    );
+    let scheduled: { due: number; member: Buffer } | undefined;
+    const written = await this.settle(slot, async () => {
+      if (backoff === undefined) await queue.retry(workerId, nextAttempt);
+      else scheduled = await queue.retryLater(workerId, wait, nextAttempt);
+    });
+    if (written && tracking !== undefined) this.noteRequeued(queue, tracking, scheduled);
     this.deps.events.emit('failed', {
       queue: queue.name,
       name: task.funcPath,
@@ -210,9 +243,14 @@ export class TaskRunner {
     task: DecodedPyTask,
     bytes: Buffer,
     error: RateLimitedError,
+    tracking: TrackingEnvelope | undefined,
   ): Promise<void> {
     const workerId = slot.id; // settle may give the slot a new id
-    const written = await this.settle(slot, () => queue.retryLater(workerId, error.retryIn, bytes));
+    let scheduled: { due: number; member: Buffer } | undefined;
+    const written = await this.settle(slot, async () => {
+      scheduled = await queue.retryLater(workerId, error.retryIn, bytes);
+    });
+    if (written && tracking !== undefined) this.noteRequeued(queue, tracking, scheduled);
     this.deps.events.emit('failed', {
       queue: queue.name,
       name: task.funcPath,
@@ -229,6 +267,7 @@ export class TaskRunner {
     slot: Slot,
     letter: NewDeadLetter,
     error?: unknown,
+    tracking?: TrackingEnvelope,
   ): Promise<void> {
     const kept = queue.deadLetterMaxLength > 0;
     this.deps.logger.error(
@@ -236,13 +275,87 @@ export class TaskRunner {
       letter.reason === 'failed' && error instanceof Error ? error.stack : undefined,
     );
     const workerId = slot.id; // settle may give the slot a new id
-    const written = await this.settle(slot, () => queue.bury(workerId, letter));
+    const written = await this.settle(slot, () =>
+      tracking === undefined
+        ? queue.bury(workerId, letter)
+        : queue.finishTracked(
+            workerId,
+            tracking,
+            kept ? 'dead' : 'failed',
+            [
+              'error',
+              encodeTaskError(error ?? new DelayedError(letter.error), tracking.stack === true),
+            ],
+            kept ? letter : undefined,
+          ),
+    );
     this.deps.events.emit('failed', {
       queue: queue.name,
       name: letter.funcPath,
       workerId,
       error: error ?? new DelayedError(letter.error),
       outcome: !written ? 'interrupted' : kept ? 'buried' : 'dropped',
+    });
+  }
+
+  /**
+   * Starts a tracked task's attempt: 'run' it, or release it untouched when it was
+   * 'cancelled' while it waited. 'unsettled' when the start could not be written: the task
+   * stays recorded under a retired slot id, and a sweeper runs it again.
+   */
+  private async startTracked(
+    queue: WorkerQueue,
+    slot: Slot,
+    tracking: TrackingEnvelope,
+  ): Promise<'run' | 'cancelled' | 'unsettled'> {
+    try {
+      return (await this.deps.loss.guard(queue.trackStart(tracking))) ? 'run' : 'cancelled';
+    } catch (error) {
+      this.deps.logger.error(
+        `Could not start tracked task ${tracking.id} on queue "${queue.name}": ${errorMessage(error)}; a sweeper will requeue it`,
+      );
+      this.deps.pool.retire([slot]);
+      this.deps.pool.free(slot);
+      return 'unsettled';
+    }
+  }
+
+  /**
+   * Ends a tracked task that succeeded: its result stored, its slot released, its waiters
+   * told, in one step. A result MessagePack cannot carry fails the task instead (no retry:
+   * the handler's work is done). False if the end could not be written.
+   */
+  private async finishDone(
+    queue: WorkerQueue,
+    slot: Slot,
+    task: DecodedPyTask,
+    tracking: TrackingEnvelope,
+    result: unknown,
+  ): Promise<boolean> {
+    let outcome: ['result' | 'error', Buffer];
+    let end: 'done' | 'failed' = 'done';
+    try {
+      outcome = ['result', encodeMsgpack(result ?? null)];
+    } catch (error) {
+      const message = `Task "${task.funcPath}" returned a result that cannot be stored: ${errorMessage(error)}`;
+      this.deps.logger.error(message);
+      outcome = ['error', encodeTaskError(new TaskResultError(message), false)];
+      end = 'failed';
+    }
+    const workerId = slot.id; // settle may give the slot a new id
+    return this.settle(slot, () => queue.finishTracked(workerId, tracking, end, outcome));
+  }
+
+  /** Best effort: a record that keeps saying 'running' is corrected by the next attempt. */
+  private noteRequeued(
+    queue: WorkerQueue,
+    tracking: TrackingEnvelope,
+    scheduled: { due: number; member: Buffer } | undefined,
+  ): void {
+    queue.trackRequeued(tracking, scheduled).catch((error: unknown) => {
+      this.deps.logger.warn(
+        `Could not note the retry of tracked task ${tracking.id}: ${errorMessage(error)}`,
+      );
     });
   }
 
@@ -306,6 +419,18 @@ export class TaskRunner {
 export function retryNumber(left: number, declared: number): number {
   if (left < 0) return -left;
   return declared >= left ? declared - left + 1 : 1;
+}
+
+/** A task's tracking envelope (the fifth element), if it has a well-formed one. */
+function trackingOf(task: DecodedPyTask): TrackingEnvelope | undefined {
+  const options = task.options;
+  if (options === undefined || !isTaskId(options.id)) return undefined;
+  const unique = typeof options.unique === 'string' ? options.unique : undefined;
+  return {
+    id: options.id,
+    ...(unique === undefined ? {} : { unique }),
+    stack: options.stack === true,
+  };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -4,7 +4,9 @@ import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
 import type { Queue } from '../queue/queue.js';
 import { suffixedTask } from '../queue/schedule.js';
 import { scheduleSignals } from '../queue/schedule-signals.js';
+import { taskRecordKey } from '../protocol/keys.js';
 import { scripts } from '../redis/lua-scripts.js';
+import type { TrackingEnvelope } from '../tracking/tracked-call.js';
 
 /**
  * A queue as a worker works it, on the worker's own connection: take tasks, and end them
@@ -81,14 +83,97 @@ export class WorkerQueue {
    * Schedules the next attempt of a failed task `wait` ms from now (Redis' clock) and releases
    * its slot, atomically. Returns when it is due, in ms since the epoch.
    */
-  async retryLater(slotId: string, wait: number, nextAttempt: Buffer): Promise<number> {
+  async retryLater(
+    slotId: string,
+    wait: number,
+    nextAttempt: Buffer,
+  ): Promise<{ due: number; member: Buffer }> {
+    const suffixed = suffixedTask(nextAttempt);
     const [due, now] = (await scripts.retryLater.run(this.redis, this.keys, [
       slotId,
       String(wait),
-      suffixedTask(nextAttempt),
+      suffixed,
     ])) as [number, number];
     scheduleSignals.emit('scheduled', this.name, due - now);
-    return due;
+    const member = Buffer.allocUnsafe(16);
+    member.writeBigUInt64BE(BigInt(due), 0);
+    suffixed.copy(member, 8, 0, 8);
+    return { due, member };
+  }
+
+  /**
+   * Starts an attempt of a tracked task: false if it was cancelled while it waited (the
+   * caller releases it without running it).
+   */
+  async trackStart(tracking: TrackingEnvelope): Promise<boolean> {
+    const started = await scripts.trackStart.run(
+      this.redis,
+      this.keys,
+      [tracking.id],
+      this.taskKeys(tracking),
+    );
+    return started === 1;
+  }
+
+  /**
+   * Ends a tracked task, atomically: releases its slot (unless `slotId` is ''), writes its
+   * dead letter if it died, stores its outcome, frees its unique key and tells its waiters.
+   */
+  async finishTracked(
+    slotId: string,
+    tracking: TrackingEnvelope,
+    end: 'done' | 'failed' | 'dead',
+    outcome: ['result' | 'error', Buffer],
+    letter?: NewDeadLetter,
+  ): Promise<void> {
+    await scripts.trackFinish.run(
+      this.redis,
+      this.keys,
+      [
+        slotId,
+        tracking.id,
+        end,
+        outcome[0],
+        outcome[1],
+        this.keys.done,
+        letter === undefined ? '' : encodeDeadLetter(this.name, letter),
+        String(this.deadLetterMaxLength),
+      ],
+      [
+        taskRecordKey(this.name, tracking.id),
+        ...(tracking.unique === undefined ? [] : [tracking.unique]),
+      ],
+    );
+  }
+
+  /** A tracked task's failed attempt was put back: its record says where. */
+  async trackRequeued(
+    tracking: TrackingEnvelope,
+    scheduled?: { due: number; member: Buffer },
+  ): Promise<void> {
+    await scripts.trackRequeued.run(
+      this.redis,
+      this.keys,
+      scheduled === undefined
+        ? ['queued', '', '']
+        : ['scheduled', String(scheduled.due), scheduled.member],
+      [taskRecordKey(this.name, tracking.id)],
+    );
+  }
+
+  /** Stores a running tracked task's progress. */
+  async trackProgress(tracking: TrackingEnvelope, progress: Buffer): Promise<void> {
+    await scripts.trackProgress.run(
+      this.redis,
+      this.keys,
+      [progress],
+      [taskRecordKey(this.name, tracking.id)],
+    );
+  }
+
+  private taskKeys(tracking: TrackingEnvelope): string[] {
+    const record = taskRecordKey(this.name, tracking.id);
+    return tracking.unique === undefined ? [record] : [record, tracking.unique];
   }
 
   /**
