@@ -1,7 +1,9 @@
 import type { Type } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
+  type CallOptions,
   type DeadLetters,
+  InvalidOptionsError,
   NodeTask,
   Queue,
   type QueueOptions,
@@ -12,6 +14,7 @@ import {
   type ScheduleTime,
   type ScheduleTiming,
   type Task,
+  type TaskHandle,
 } from './core/index.js';
 import { getTaskMetadata } from './task-metadata.accessor.js';
 
@@ -26,6 +29,11 @@ export type MethodName<T> = {
 /** The parameters of `T[K]`, which `delay()` checks the arguments against. */
 export type MethodArgs<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown
   ? A
+  : never;
+
+/** What `T[K]` resolves to: the result a tracked call of it gives. */
+export type MethodResult<T, K extends keyof T> = T[K] extends (...args: never[]) => infer R
+  ? Awaited<R>
   : never;
 
 /**
@@ -72,6 +80,44 @@ export class DelayedQueue {
     await queue.enqueue(task);
   }
 
+  /**
+   * Enqueues a tracked call of a `@Task()` method and returns its handle: `id`, `status()`,
+   * `result()` (typed as the method's result), `cancel()`. The task gets a record in Redis
+   * that holds its state, progress and result for `@Task({ result: { ttl } })` (default
+   * one hour) once it ends. Tracked tasks are for queues that only Node workers serve.
+   *
+   * ```ts
+   * const report = await this.queue.call(Reports, 'build', 42);
+   * const pdf = await report.result({ timeout: 30_000 });
+   * ```
+   */
+  call<T, K extends MethodName<T>>(
+    type: Type<T>,
+    method: K,
+    ...args: MethodArgs<T, K>
+  ): Promise<TaskHandle<MethodResult<T, K>>> {
+    return this.callWith({}, type, method, args);
+  }
+
+  /** The handle of a tracked task of this queue, by its id, from any process. */
+  task<R = unknown>(id: string): TaskHandle<R> {
+    return this.queue.task<R>(id);
+  }
+
+  /** A tracked call with per-call options over the handler's `@Task({ result })`. */
+  private async callWith<R>(
+    options: CallOptions,
+    type: Type<unknown>,
+    method: string,
+    args: readonly unknown[],
+  ): Promise<TaskHandle<R>> {
+    const [queue, task] = this.callOf(type, method, args);
+    const declared = getTaskMetadata(type, method)?.result;
+    const merged =
+      declared === undefined ? options : { ...options, result: { ...declared, ...options.result } };
+    return (await queue.call(task, merged)) as TaskHandle<R>;
+  }
+
   /** Enqueues a task: a `NodeTask` for a Node handler, a `PyTask` or `GoTask` for a Python or Go worker. */
   enqueue(task: Task): Promise<void> {
     return this.queue.enqueue(task);
@@ -88,19 +134,25 @@ export class DelayedQueue {
   }
 
   /**
-   * The same calls, scheduled for later: `{ delay: ms }` from now (on Redis' clock) or
-   * `{ at: Date }`. Each returns the scheduled task(s), which `cancel()` takes.
+   * The same calls with options. With a time, `{ delay: ms }` from now (on Redis' clock) or
+   * `{ at: Date }`, `delay()` and `enqueue()` schedule plain tasks and return what
+   * `cancel()` takes. `call()` takes every option (a time, `result`, `unique`) and returns a
+   * task handle.
    *
    * ```ts
    * const reminder = await this.queue.with({ delay: 24 * 3_600_000 }).delay(Mailer, 'remind', userId);
    * await this.queue.cancel(reminder);   // true if it was not due yet
+   * const digest = await this.queue
+   *   .with({ unique: { key: `digest:${userId}`, ttl: 3_600_000 } })
+   *   .call(Mailer, 'digest', userId);   // digest.created: false if one is on its way
    * ```
    */
-  with(when: ScheduleTime): ScheduledCalls {
+  with(options: CallOptions): ScheduledCalls {
     return new ScheduledCalls(
       this.queue,
       (type, method, args) => this.callOf(type, method, args),
-      when,
+      options,
+      (type, method, args) => this.callWith(options, type, method, args),
     );
   }
 
@@ -159,33 +211,91 @@ export class DelayedQueue {
 /** The engine's queue of a `@Task()` call, and the task it enqueues, as a DelayedQueue routes it. */
 type CallOf = (type: Type<unknown>, method: string, args: readonly unknown[]) => [Queue, NodeTask];
 
-/** Calls of a DelayedQueue scheduled for one time; made by `queue.with({ delay } | { at })`. */
+/** A tracked call with options, as its DelayedQueue makes it. */
+type TrackedCallOf = (
+  type: Type<unknown>,
+  method: string,
+  args: readonly unknown[],
+) => Promise<TaskHandle<unknown>>;
+
+/** Calls of a DelayedQueue with options; made by `queue.with({ delay | at, result, unique })`. */
 export class ScheduledCalls {
-  /** @param callOf the queue and task of a `@Task()` call, as its DelayedQueue routes it */
+  /**
+   * @param callOf the queue and task of a `@Task()` call, as its DelayedQueue routes it
+   * @param trackedCallOf a tracked call with these options
+   */
   constructor(
     private readonly queue: Queue,
     private readonly callOf: CallOf,
-    private readonly when: ScheduleTime,
+    private readonly options: CallOptions,
+    private readonly trackedCallOf: TrackedCallOf,
   ) {}
 
-  /** Schedules a call of a `@Task()` method, type-checked like `DelayedQueue.delay`. */
+  /**
+   * Schedules a call of a `@Task()` method, type-checked like `DelayedQueue.delay`. Needs a
+   * time (`delay` or `at`); `result` and `unique` are for `call()`.
+   */
   delay<T, K extends MethodName<T>>(
     type: Type<T>,
     method: K,
     ...args: MethodArgs<T, K>
   ): Promise<ScheduledTask> {
+    let when: ScheduleTime;
+    try {
+      when = this.plainTime();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const [queue, task] = this.callOf(type, method, args);
-    return queue.schedule(task, this.when);
+    return queue.schedule(task, when);
+  }
+
+  /**
+   * A tracked call of a `@Task()` method with these options (a time, `result`, `unique`):
+   * its handle, typed as the method's result. See `DelayedQueue.call`.
+   */
+  call<T, K extends MethodName<T>>(
+    type: Type<T>,
+    method: K,
+    ...args: MethodArgs<T, K>
+  ): Promise<TaskHandle<MethodResult<T, K>>> {
+    return this.trackedCallOf(type, method, args) as Promise<TaskHandle<MethodResult<T, K>>>;
   }
 
   /** Schedules a task: a `NodeTask`, or a `PyTask`/`GoTask` for a Python or Go worker. */
   enqueue(task: Task): Promise<ScheduledTask> {
-    return this.queue.schedule(task, this.when);
+    try {
+      return this.queue.schedule(task, this.plainTime());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Schedules many tasks for the same time. */
   enqueueMany(tasks: readonly Task[]): Promise<ScheduledTask[]> {
-    return this.queue.scheduleMany(tasks, this.when);
+    try {
+      return this.queue.scheduleMany(tasks, this.plainTime());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The time of an untracked schedule; options only a tracked call has are refused. */
+  private plainTime(): ScheduleTime {
+    const { delay, at, result, unique } = this.options ?? {};
+    if (result !== undefined || unique !== undefined) {
+      throw new InvalidOptionsError(
+        'result and unique apply to tracked calls: use with({ … }).call(…), which returns a task handle',
+      );
+    }
+    if (delay !== undefined && at !== undefined) {
+      throw new InvalidOptionsError('with(): give delay or at, not both');
+    }
+    if (delay !== undefined) return { delay };
+    if (at !== undefined) return { at };
+    throw new InvalidOptionsError(
+      'A schedule needs { delay: ms } or { at: Date | ms since the epoch } (or use call(), which also runs a call now)',
+    );
   }
 }
 

@@ -10,6 +10,8 @@ export interface TaskMetadata {
   readonly retry: number;
   readonly backoff: Backoff | undefined;
   readonly timeout: number | undefined;
+  /** How tracked calls of it keep their outcome (`call()`), unless the call says otherwise. */
+  readonly result: { readonly ttl?: number; readonly stack?: boolean } | undefined;
 }
 
 /** What `@Every()`/`@Cron()` say about one method, with the default name filled in. */
@@ -50,6 +52,7 @@ export function getTaskMetadata(
     retry: options.retry ?? 0,
     backoff: options.backoff,
     timeout: options.timeout,
+    result: options.result,
   };
 }
 

@@ -21,6 +21,12 @@ export interface TaskOptions {
    * that ignores its signal keeps running, outside the worker's concurrency. Default: none.
    */
   timeout?: number;
+  /**
+   * How tracked calls of this handler (`queue.call()`) keep their outcome once they end:
+   * `ttl` ms (default 3,600,000) and, with `stack: true`, a failure's stack. A call's own
+   * `with({ result })` wins. Untracked tasks (`delay()`, peers' tasks) keep nothing.
+   */
+  result?: { ttl?: number; stack?: boolean };
 }
 
 /**
@@ -62,6 +68,19 @@ export function Task(nameOrOptions: string | TaskOptions = {}): MethodDecorator 
     throw new TypeError(
       `@Task(): timeout must be a whole number of ms from 1 to 2147483647, got ${String(options.timeout)}`,
     );
+  }
+  if (options.result !== undefined) {
+    const { ttl, stack } = options.result ?? {};
+    if (
+      options.result === null ||
+      typeof options.result !== 'object' ||
+      (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 2 ** 31 - 1)) ||
+      (stack !== undefined && typeof stack !== 'boolean')
+    ) {
+      throw new TypeError(
+        `@Task(): result must be { ttl?: whole ms from 1 to 2147483647, stack?: boolean }, got ${JSON.stringify(options.result)}`,
+      );
+    }
   }
   // Checked here, so a wrong policy fails where it is written, not when the worker starts.
   if (options.backoff !== undefined) {
