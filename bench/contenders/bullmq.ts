@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { CONNECT_SETTLE_MS } from './ours.js';
 import {
   type BenchWorker,
   type Contender,
+  ECHO_NAME,
   QUEUE_NAME,
   TASK_NAME,
   type WorkerHooks,
@@ -18,6 +19,7 @@ type Payload = [number];
 export class BullmqContender implements Contender {
   readonly id = 'bullmq' as const;
   private queue: Queue<Payload> | undefined;
+  private events: QueueEvents | undefined;
 
   constructor(
     private readonly host: string,
@@ -93,6 +95,19 @@ export class BullmqContender implements Contender {
     };
   }
 
+  async openResults(): Promise<void> {
+    this.events = new QueueEvents(QUEUE_NAME, { connection: this.connection() });
+    this.events.on('error', () => undefined);
+    await this.events.waitUntilReady();
+  }
+
+  async callEcho(value: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.events) throw new Error('openResults() first');
+    // The same queue; an echo job's data is `value` itself, not the `[index]` payload.
+    const job = await (this.q as unknown as Queue).add(ECHO_NAME, value);
+    return job.waitUntilFinished(this.events, timeoutMs);
+  }
+
   async worker(hooks: WorkerHooks): Promise<BenchWorker> {
     const onStart = hooks.onStart;
     if (hooks.backoffMs !== undefined) this.backoffMs = hooks.backoffMs;
@@ -100,9 +115,14 @@ export class BullmqContender implements Contender {
     // `repeat:<scheduler id>:<ms>`: that is what a tick's lateness is measured from.
     const indexOf = (job: Job<Payload>): number =>
       job.repeatJobKey === undefined ? job.data[0] : Number(String(job.id).split(':').pop());
+    const processor = hooks.echo
+      ? async (job: Job<Payload>) => (job.name === ECHO_NAME ? job.data : undefined)
+      : onStart
+        ? async (job: Job<Payload>) => onStart(indexOf(job))
+        : async () => undefined;
     const worker = new Worker<Payload>(
       QUEUE_NAME,
-      onStart ? async (job: Job<Payload>) => onStart(indexOf(job)) : async () => undefined,
+      processor,
       {
         connection: this.connection(),
         concurrency: hooks.concurrency,
@@ -136,6 +156,8 @@ export class BullmqContender implements Contender {
   }
 
   async close(): Promise<void> {
+    if (this.events) await this.events.close();
+    this.events = undefined;
     if (this.queue) await this.queue.close();
     this.queue = undefined;
   }

@@ -11,6 +11,8 @@ export const CONTENDER_LABELS: Record<ContenderId, string> = {
 };
 
 export const TASK_NAME = 'Bench:noop';
+/** The task whose handler returns its one argument, for the result round trips. */
+export const ECHO_NAME = 'Bench:echo';
 export const QUEUE_NAME = 'bench-q';
 
 export interface WorkerHooks {
@@ -27,6 +29,11 @@ export interface WorkerHooks {
   readonly backoffMs?: number;
   /** A rate limit for the worker's queue (ours: a Queue option; BullMQ: the worker's limiter). */
   readonly rateLimit?: { readonly max: number; readonly window: number };
+  /**
+   * Also serve `Bench:echo`, whose handler returns its argument (ours: a second handler;
+   * BullMQ: the processor returns the job's data).
+   */
+  readonly echo?: boolean;
 }
 
 /** A worker whose connections are set up but which does not fetch yet. */
@@ -60,6 +67,19 @@ export interface Contender {
    * Resolves with a function that removes the schedule (and stops what fires it).
    */
   startEvery(everyMs: number): Promise<() => Promise<void>>;
+  /**
+   * Connects what waiting for results needs beyond the producer (BullMQ: one QueueEvents;
+   * ours: nothing, its waiters share a subscriber the library opens at the first wait).
+   * Never timed.
+   */
+  openResults(): Promise<void>;
+  /**
+   * Enqueues `Bench:echo` carrying `value` (ours: its one argument; BullMQ: the job's data)
+   * and resolves with the result the library hands back once a worker built with `echo` has
+   * run it (ours: `queue.call` then `handle.result`; BullMQ: `queue.add` then
+   * `job.waitUntilFinished` on the QueueEvents of `openResults`).
+   */
+  callEcho(value: unknown, timeoutMs: number): Promise<unknown>;
   /**
    * Builds a worker with its own connections and waits until they are up. What stays
    * untimed is only the connecting; the library's own start-up work is timed.

@@ -4,6 +4,7 @@ import { HandlerRegistry, NodeTask, Queue, Scheduler, Worker } from '../../lib/c
 import {
   type BenchWorker,
   type Contender,
+  ECHO_NAME,
   QUEUE_NAME,
   silentLogger,
   TASK_NAME,
@@ -83,6 +84,13 @@ export class OursContender implements Contender {
     };
   }
 
+  async openResults(): Promise<void> {}
+
+  async callEcho(value: unknown, timeoutMs: number): Promise<unknown> {
+    const handle = await this.q.call(new NodeTask(ECHO_NAME, [value]));
+    return handle.result({ timeout: timeoutMs });
+  }
+
   async worker(hooks: WorkerHooks): Promise<BenchWorker> {
     const handlers = new HandlerRegistry();
     const onStart = hooks.onStart;
@@ -93,6 +101,7 @@ export class OursContender implements Contender {
       undefined,
       hooks.backoffMs === undefined ? {} : { retry: 1, backoff: hooks.backoffMs },
     );
+    if (hooks.echo) handlers.register(ECHO_NAME, (value: unknown) => value, ECHO_NAME);
     const queue =
       hooks.rateLimit === undefined
         ? this.q

@@ -1,6 +1,7 @@
 import type { Contender } from '../contenders/index.js';
 import type { BenchRedis } from '../redis-server.js';
 import type { Sizes } from '../sizes.js';
+import { percentileOfSorted } from '../stats.js';
 
 /** A goal from issue 4, checked against the medians (a report line, never a test). */
 export interface Target {
@@ -34,7 +35,7 @@ export interface RunContext {
 /** A scenario that runs the same way for nestjs-delayed and BullMQ. */
 export interface PairScenario {
   readonly id: string;
-  readonly group: 'add' | 'drain' | 'latency' | 'memory' | 'scheduled';
+  readonly group: 'add' | 'drain' | 'latency' | 'memory' | 'scheduled' | 'results';
   readonly title: string;
   readonly metrics: readonly MetricSpec[];
   /** One run against a freshly flushed Redis and a freshly opened contender. */
@@ -87,5 +88,43 @@ export function countdown(count: number): { tick: () => void; done: Promise<void
       if (--left === 0) resolve();
     },
     done,
+  };
+}
+
+/**
+ * The two metrics `<id>.p50` and `<id>.p99` of a latency in ms: `label` holds `{p}` where
+ * the percentile goes; `targets` are ours, in ms, when the issue sets them.
+ */
+export function p50p99Metrics(
+  id: string,
+  label: string,
+  size: (sizes: Sizes) => number,
+  targets?: { p50: number; p99: number },
+): MetricSpec[] {
+  return (['p50', 'p99'] as const).map((p) => ({
+    id: `${id}.${p}`,
+    label: label.replace('{p}', p),
+    unit: 'ms',
+    better: 'lower' as const,
+    size,
+    ...(targets === undefined
+      ? {}
+      : {
+          target: {
+            of: 'ours' as const,
+            op: '<=' as const,
+            value: targets[p],
+            text: `<= ${targets[p]} ms`,
+          },
+        }),
+  }));
+}
+
+/** The p50 and p99 of `values` (ms), as the metrics `<id>.p50` and `<id>.p99`. */
+export function p50p99(id: string, values: ArrayLike<number>): Record<string, number> {
+  const sorted = Array.from(values).sort((a, b) => a - b);
+  return {
+    [`${id}.p50`]: percentileOfSorted(sorted, 50),
+    [`${id}.p99`]: percentileOfSorted(sorted, 99),
   };
 }

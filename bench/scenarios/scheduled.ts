@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Contender } from '../contenders/index.js';
 import type { Sizes } from '../sizes.js';
-import { percentileOfSorted, perSecond } from '../stats.js';
+import { perSecond } from '../stats.js';
 import {
   countdown,
   fill,
-  type MetricSpec,
+  p50p99,
+  p50p99Metrics,
   type PairScenario,
   type RunContext,
   until,
@@ -17,44 +18,6 @@ import {
  * the plain adds), and how late tasks due at random instants start, idle worker or busy.
  */
 const AN_HOUR = 3_600_000;
-
-/**
- * The two metrics `<id>.p50` and `<id>.p99` of a latency in ms: `label` holds `{p}` where
- * the percentile goes; `targets` are ours, in ms, when the issue sets them.
- */
-function p50p99Metrics(
-  id: string,
-  label: string,
-  size: (sizes: Sizes) => number,
-  targets?: { p50: number; p99: number },
-): MetricSpec[] {
-  return (['p50', 'p99'] as const).map((p) => ({
-    id: `${id}.${p}`,
-    label: label.replace('{p}', p),
-    unit: 'ms',
-    better: 'lower' as const,
-    size,
-    ...(targets === undefined
-      ? {}
-      : {
-          target: {
-            of: 'ours' as const,
-            op: '<=' as const,
-            value: targets[p],
-            text: `<= ${targets[p]} ms`,
-          },
-        }),
-  }));
-}
-
-/** The p50 and p99 of `values` (ms), as the metrics `<id>.p50` and `<id>.p99`. */
-function p50p99(id: string, values: ArrayLike<number>): Record<string, number> {
-  const sorted = Array.from(values).sort((a, b) => a - b);
-  return {
-    [`${id}.p50`]: percentileOfSorted(sorted, 50),
-    [`${id}.p99`]: percentileOfSorted(sorted, 99),
-  };
-}
 
 async function checkScheduled(contender: Contender, count: number): Promise<void> {
   const scheduled = await contender.scheduledBacklog();

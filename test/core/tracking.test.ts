@@ -177,6 +177,20 @@ describe('tracked tasks', () => {
     );
   });
 
+  it('a task no handler of the worker knows ends as dead, and its waiters hear why', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    await withWorker(queue, { 'Known:run': () => 1 }, async () => {
+      const handle = await queue.call(new NodeTask('Unknown:run'));
+      await assert.rejects(handle.result(), {
+        name: 'TaskFailedError',
+        errorName: 'UnknownHandlerError',
+        state: 'dead',
+        message: 'No handler named "Unknown:run" is registered on this worker',
+      });
+      assert.equal(await queue.deadLetters.count(), 1);
+    });
+  });
+
   it('an unrecoverable error ends the task at once', async () => {
     const queue = new Queue(db.redis, uniqueName(), { deadLetter: false });
     await withWorker(

@@ -78,6 +78,14 @@ export class TaskRunner {
         error,
       );
     }
+    const tracking = trackingOf(task);
+    if (tracking !== undefined) {
+      const start = await this.startTracked(queue, slot, tracking);
+      if (start !== 'run') {
+        if (start === 'cancelled') this.deps.releases.schedule(queue, slot);
+        return;
+      }
+    }
     const entry = this.deps.handlers.get(task.funcPath);
     if (entry === undefined) {
       const message = `No handler named "${task.funcPath}" is registered on this worker`;
@@ -86,15 +94,8 @@ export class TaskRunner {
         slot,
         { task: bytes, reason: 'unknown-handler', funcPath: task.funcPath, error: message },
         new UnknownHandlerError(message),
+        tracking,
       );
-    }
-    const tracking = trackingOf(task);
-    if (tracking !== undefined) {
-      const start = await this.startTracked(queue, slot, tracking);
-      if (start !== 'run') {
-        if (start === 'cancelled') this.deps.releases.schedule(queue, slot);
-        return;
-      }
     }
     // Only handlers with a timeout pay for a deadline of their own.
     const deadline =
