@@ -67,6 +67,7 @@ export const METHOD = [
   'Drains end when the library reported every task completed and one more round trip shows Redis empty of waiting/held tasks (both sides pay it).',
   'BullMQ keeps its defaults: completed jobs are kept, the events stream is on; that is what "bytes per finished task" measures.',
   'Latency: one task at a time on an idle worker, from just before the add call to the first line of the handler, then a 1 ms gap.',
+  'Results: a "Bench:echo" task whose handler returns its argument, on a worker of concurrency 100; each round trip from just before the enqueue call (ours: queue.call; BullMQ: queue.add) to the result in hand (ours: handle.result; BullMQ: job.waitUntilFinished on one QueueEvents), 1 or 100 in flight; one round trip off the clock first (it opens our shared result subscriber; the QueueEvents is connected before it).',
   'Medians of the measured runs; ratio = nestjs-delayed / BullMQ; the "better" column says which direction wins.',
 ];
 

@@ -39,6 +39,7 @@ import {
   scheduledSequentialAdd,
 } from './scenarios/scheduled.js';
 import { GO_PEER, type PeerResult, pythonPeerDrain } from './scenarios/peers.js';
+import { resultMemory, resultRoundTrip } from './scenarios/results.js';
 import type { PairScenario } from './scenarios/scenario.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
 import { type Sizes, sizesFor, warmUpSizes } from './sizes.js';
@@ -71,6 +72,9 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   rateLimited,
   scheduledMemory,
   idleFarFuture,
+  resultRoundTrip(1),
+  resultRoundTrip(100),
+  resultMemory,
 ];
 
 async function runOnce(

@@ -32,6 +32,12 @@ export interface Sizes {
   readonly ticks: number;
   /** Tasks through a queue limited to 1,000 starts per second. */
   readonly rateLimited: number;
+  /** Enqueue-and-await-result round trips made one at a time. */
+  readonly resultSequential: number;
+  /** Round trips made with 100 outstanding. */
+  readonly resultConcurrent: number;
+  /** Tasks whose results are left stored, for the bytes per result. */
+  readonly resultMemory: number;
   readonly peerDrain: number;
   /** redis-benchmark -n */
   readonly ceilingRequests: number;
@@ -57,6 +63,9 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     backoffTasks: smoke ? 200 : 2_000,
     ticks: smoke ? 10 : 50,
     rateLimited: smoke ? 1_500 : 5_000,
+    resultSequential: smoke ? 100 : 500,
+    resultConcurrent: n,
+    resultMemory: smoke ? 300 : 1_000,
     peerDrain: n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };
@@ -64,5 +73,5 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
 
 /** The discarded warm-up run: every code path once, JIT warm, scripts loaded. */
 export function warmUpSizes(n: number): Sizes {
-  return { ...sizesFor(Math.min(n, 1_000), true), latencySamples: 50 };
+  return { ...sizesFor(Math.min(n, 1_000), true), latencySamples: 50, resultSequential: 50 };
 }
