@@ -72,6 +72,7 @@ export {
   TaskDecodeError,
   type TaskEvent,
   type TaskFailedEvent,
+  type TaskProgressEvent,
   UnknownHandlerError,
   UnrecoverableError,
   RateLimitedError,

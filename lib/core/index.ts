@@ -80,5 +80,10 @@ export {
   type TaskHandler,
 } from './worker/handler-registry.js';
 export { currentTask, type TaskContext } from './worker/task-context.js';
-export type { TaskEvent, TaskFailedEvent, WorkerEvents } from './worker/worker-events.js';
+export type {
+  TaskEvent,
+  TaskFailedEvent,
+  TaskProgressEvent,
+  WorkerEvents,
+} from './worker/worker-events.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';

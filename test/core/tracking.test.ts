@@ -252,9 +252,10 @@ describe('tracked tasks', () => {
     );
   });
 
-  it('report progress as a no-op for untracked tasks', async () => {
+  it('report progress of untracked tasks only as events, nothing in Redis', async () => {
     const queue = new Queue(db.redis, uniqueName());
     const seen: unknown[] = [];
+    const events: unknown[] = [];
     await withWorker(
       queue,
       {
@@ -263,12 +264,14 @@ describe('tracked tasks', () => {
           seen.push(currentTask()!.id);
         },
       },
-      async () => {
+      async (worker) => {
+        worker.on('progress', ({ name, id, progress }) => events.push({ name, id, progress }));
         await queue.enqueue(new NodeTask('Plain:run'));
         await eventually(() => seen.length === 1);
       },
     );
     assert.deepEqual(seen, [undefined]);
+    assert.deepEqual(events, [{ name: 'Plain:run', id: undefined, progress: 50 }]);
     assert.deepEqual(await allKeys(db.redis, queue.name), []);
   });
 });

@@ -111,9 +111,9 @@ export class TaskRunner {
       signal: deadline?.signal ?? this.deps.shutdownSignal,
       id: tracking?.id,
       progress:
-        tracking === undefined
+        tracking === undefined && this.deps.events.listenerCount('progress') === 0
           ? untrackedProgress
-          : (value: unknown) => queue.trackProgress(tracking, encodeMsgpack(value)),
+          : (value: unknown) => this.progress(queue, slot, task, tracking, value),
     };
     let result: unknown;
     try {
@@ -146,6 +146,30 @@ export class TaskRunner {
         workerId: slot.id,
       });
     }
+  }
+
+  /** A handler's progress: a `progress` event, and the record of a tracked task. */
+  private progress(
+    queue: WorkerQueue,
+    slot: Slot,
+    task: DecodedPyTask,
+    tracking: TrackingEnvelope | undefined,
+    value: unknown,
+  ): Promise<void> {
+    let bytes: Buffer | undefined;
+    try {
+      if (tracking !== undefined) bytes = encodeMsgpack(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.deps.events.emit('progress', {
+      queue: queue.name,
+      name: task.funcPath,
+      workerId: slot.id,
+      id: tracking?.id,
+      progress: value,
+    });
+    return bytes === undefined ? Promise.resolve() : queue.trackProgress(tracking!, bytes);
   }
 
   /**

@@ -20,7 +20,15 @@ export interface TaskFailedEvent extends TaskEvent {
   readonly retryIn?: number;
 }
 
+/** A handler reported progress (`currentTask().progress(…)`). */
+export interface TaskProgressEvent extends TaskEvent {
+  /** The task's id if it is tracked. */
+  readonly id: string | undefined;
+  readonly progress: unknown;
+}
+
 export interface WorkerEvents {
   completed: [TaskEvent];
+  progress: [TaskProgressEvent];
   failed: [TaskFailedEvent];
 }
