@@ -99,6 +99,9 @@ export class BullmqContender implements Contender {
     this.events = new QueueEvents(QUEUE_NAME, { connection: this.connection() });
     this.events.on('error', () => undefined);
     await this.events.waitUntilReady();
+    // Each waitUntilFinished listens for the queue's 'closing' while it waits: 100 waits in
+    // flight are 100 listeners, not a leak.
+    this.q.setMaxListeners(0);
   }
 
   async callEcho(value: unknown, timeoutMs: number): Promise<unknown> {
@@ -120,18 +123,14 @@ export class BullmqContender implements Contender {
       : onStart
         ? async (job: Job<Payload>) => onStart(indexOf(job))
         : async () => undefined;
-    const worker = new Worker<Payload>(
-      QUEUE_NAME,
-      processor,
-      {
-        connection: this.connection(),
-        concurrency: hooks.concurrency,
-        autorun: false,
-        ...(hooks.rateLimit === undefined
-          ? {}
-          : { limiter: { max: hooks.rateLimit.max, duration: hooks.rateLimit.window } }),
-      },
-    );
+    const worker = new Worker<Payload>(QUEUE_NAME, processor, {
+      connection: this.connection(),
+      concurrency: hooks.concurrency,
+      autorun: false,
+      ...(hooks.rateLimit === undefined
+        ? {}
+        : { limiter: { max: hooks.rateLimit.max, duration: hooks.rateLimit.window } }),
+    });
     worker.on('error', () => undefined);
     if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
     await worker.waitUntilReady();
