@@ -104,6 +104,29 @@ describe('tracked tasks', () => {
     );
   });
 
+  it('deliver a small result in the end message and read a large one from the record', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const channel = `${queue.name}_done`;
+    const listener = db.redis.duplicate();
+    const messages: Buffer[] = [];
+    listener.on('messageBuffer', (_: Buffer, message: Buffer) => messages.push(message));
+    await listener.subscribe(channel);
+    try {
+      await withWorker(queue, { 'Big:run': (size: number) => 'x'.repeat(size) }, async () => {
+        const small = await queue.call(new NodeTask('Big:run', [10]));
+        const large = await queue.call(new NodeTask('Big:run', [20_000]));
+        assert.equal(await small.result(), 'x'.repeat(10));
+        assert.equal(await large.result(), 'x'.repeat(20_000));
+        await eventually(() => messages.length === 2);
+        const byId = new Map(messages.map((m) => [m.toString('latin1', 0, 32), m]));
+        assert.match(byId.get(small.id)!.toString('latin1'), new RegExp(`^${small.id} done r `));
+        assert.equal(byId.get(large.id)!.toString(), large.id);
+      });
+    } finally {
+      await listener.quit();
+    }
+  });
+
   it('keep the result for the ttl the call gives', async () => {
     const queue = new Queue(db.redis, uniqueName());
     await withWorker(queue, { 'T:run': () => 1 }, async () => {

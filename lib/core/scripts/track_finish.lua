@@ -1,7 +1,7 @@
 -- Ends a tracked task, atomically: releases the worker's hold on it (and writes its dead
 -- letter, if it died), stores its outcome in its record for the record's ttl, frees its
 -- unique key if it still holds it, and tells waiters (PUBLISH on N_done; waiters that miss
--- it read the record). Also ends a task cancelled before it ran.
+-- it read the record).
 --
 -- KEYS[1]  N_processing    hash: slot id -> task bytes
 -- KEYS[2]  N_dead          list of dead letters
@@ -15,7 +15,11 @@
 -- ARGV[6]  the queue's done channel (N_done)
 -- ARGV[7]  the dead letter's bytes ('' for none)
 -- ARGV[8]  how many dead letters the queue keeps
+-- ARGV[9]  the largest outcome the message carries (bytes); a larger one is only stored
 --
+-- The message on N_done is the id, then, when the record was written and the outcome is
+-- small enough, ' ', the end, ' ', the field's first letter ('r' or 'e', '-' for none), ' '
+-- and the outcome's bytes: the same as the record holds, so a waiter needs no read.
 -- Returns 1 if the record was there to write, else 0.
 if ARGV[1] ~= '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -39,5 +43,13 @@ if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[2] then
 end
 -- Only a speed-up for waiters (they re-read records after a reconnect and time out): a
 -- refused PUBLISH must not fail the task's end.
-redis.pcall('PUBLISH', ARGV[6], ARGV[2])
+local message = ARGV[2]
+if written == 1 and #ARGV[5] <= tonumber(ARGV[9]) then
+  local field = '-'
+  if ARGV[4] ~= '' then
+    field = string.sub(ARGV[4], 1, 1)
+  end
+  message = message .. ' ' .. ARGV[3] .. ' ' .. field .. ' ' .. ARGV[5]
+end
+redis.pcall('PUBLISH', ARGV[6], message)
 return written

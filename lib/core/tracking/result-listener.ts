@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ResultTimeoutError } from '../errors.js';
 import { taskRecordKey } from '../protocol/keys.js';
 import { closeConnection } from '../redis/connection.js';
-import { OUTCOME_FIELDS, type Outcome, readOutcome } from './task-record.js';
+import { OUTCOME_FIELDS, type Outcome, parseEndMessage, readOutcome } from './task-record.js';
 
 /** The queue a waiter waits on: its commands connection, name and done channel. */
 export interface WaitedQueue {
@@ -115,11 +115,16 @@ export class ResultListener {
         () => undefined,
       );
     });
-    subscriber.on('message', (channel: string, id: string) => {
-      const queue = this.queues.get(channel);
-      if (queue !== undefined && this.waiters.has(taskRecordKey(queue.name, id))) {
-        this.check(queue, id);
-      }
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const queue = this.queues.get(channel.toString());
+      if (queue === undefined) return;
+      const [id, fields] = parseEndMessage(message);
+      const key = taskRecordKey(queue.name, id);
+      if (!this.waiters.has(key)) return;
+      // The message carries the outcome the record holds; else the record is read.
+      const outcome = fields === undefined ? undefined : readOutcome(id, fields);
+      if (outcome !== undefined) this.settle(key, outcome);
+      else this.check(queue, id);
     });
     return subscriber;
   }

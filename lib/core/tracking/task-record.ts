@@ -61,6 +61,31 @@ export function readOutcome(
   };
 }
 
+/**
+ * The largest outcome a task's end message carries (bytes): waiters then need no read. A
+ * larger one is read from the record by each waiter, so a big result is not sent to every
+ * process that waits on the queue.
+ */
+export const OUTCOME_IN_MESSAGE = 16_384;
+
+/**
+ * The id in an end message, and the record fields it carries (OUTCOME_FIELDS order), or
+ * undefined when it carries only the id.
+ */
+export function parseEndMessage(message: Buffer): [string, (Buffer | null)[] | undefined] {
+  const id = message.toString('latin1', 0, 32);
+  if (message.length < 36) return [id, undefined];
+  const stateEnd = message.indexOf(32, 33);
+  if (stateEnd < 0 || message.length < stateEnd + 3) return [id, undefined];
+  const state = message.subarray(33, stateEnd);
+  const field = message[stateEnd + 1];
+  const outcome = message.subarray(stateEnd + 3);
+  return [
+    id,
+    [state, field === 0x72 /* r */ ? outcome : null, field === 0x65 /* e */ ? outcome : null],
+  ];
+}
+
 /** A handler's error as its record stores it: [name, message, stack or nil]. */
 export function encodeTaskError(error: unknown, withStack: boolean): Buffer {
   const known = error instanceof Error;

@@ -6,6 +6,7 @@ import { suffixedTask } from '../queue/schedule.js';
 import { scheduleSignals } from '../queue/schedule-signals.js';
 import { taskRecordKey } from '../protocol/keys.js';
 import { scripts } from '../redis/lua-scripts.js';
+import { OUTCOME_IN_MESSAGE } from '../tracking/task-record.js';
 import type { TrackingEnvelope } from '../tracking/tracked-call.js';
 
 /**
@@ -138,6 +139,7 @@ export class WorkerQueue {
         this.keys.done,
         letter === undefined ? '' : encodeDeadLetter(this.name, letter),
         String(this.deadLetterMaxLength),
+        String(OUTCOME_IN_MESSAGE),
       ],
       [
         taskRecordKey(this.name, tracking.id),
