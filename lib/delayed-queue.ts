@@ -99,9 +99,12 @@ export class DelayedQueue {
     return this.callWith({}, type, method, args);
   }
 
-  /** The handle of a tracked task of this queue, by its id, from any process. */
-  task<R = unknown>(id: string): TaskHandle<R> {
-    return this.queue.task<R>(id);
+  /**
+   * The handle of a tracked task by its id, from any process: of this queue, or of `queue`
+   * (a handler declared with `@Task({ queue })` runs there).
+   */
+  task<R = unknown>(id: string, queue?: string): TaskHandle<R> {
+    return this.route(queue).task<R>(id);
   }
 
   /** A tracked call with per-call options over the handler's `@Task({ result })`. */

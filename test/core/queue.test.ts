@@ -23,6 +23,7 @@ describe('queue keys', () => {
       scheduleTicks: 'default_schedule_ticks',
       rate: 'default_rate',
       wake: 'default_wake',
+      done: 'default_done',
     });
     assert.equal(queueKeys('{emails}').processing, '{emails}_processing');
     assert.throws(() => queueKeys(''), /non-empty string/);

@@ -326,6 +326,21 @@ describe('cancel', () => {
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
 
+  it('of a waiting task outlives a short result ttl, so the task is still skipped much later', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handle = await queue.call(new NodeTask('Job:run'), { result: { ttl: 200 } });
+    assert.equal(await handle.cancel(), true);
+    // Its bytes are still in the queue: the tombstone lives as long as they may wait.
+    assert.ok((await db.redis.pttl(`${queue.name}_task_${handle.id}`)) > 86_400_000);
+    const scheduled = await queue.call(new NodeTask('Job:run'), {
+      result: { ttl: 200 },
+      delay: 60_000,
+    });
+    assert.equal(await scheduled.cancel(), true);
+    // Out of the schedule: nothing left to skip, the record goes with its ttl.
+    assert.ok((await db.redis.pttl(`${queue.name}_task_${scheduled.id}`)) <= 200);
+  });
+
   it('is false once the task runs', async () => {
     const queue = new Queue(db.redis, uniqueName());
     let release!: () => void;
@@ -455,7 +470,46 @@ describe('unique tasks', () => {
   });
 });
 
+describe('records', () => {
+  it('a late note of a retry never overwrites a later attempt', async () => {
+    const queue = new Queue(db.redis, uniqueName());
+    const handle = await queue.call(new NodeTask('Job:run', [], {}, 3));
+    const { WorkerQueue } = await import('../../lib/core/worker/worker-queue.js');
+    const worker = new WorkerQueue(queue, db.redis);
+    const tracking = { id: handle.id };
+    assert.equal(await worker.trackStart(tracking), 1);
+    assert.equal(await worker.trackStart(tracking), 2); // the retry started elsewhere
+    await worker.trackRequeued(tracking, 1); // attempt 1's note arrives late
+    assert.deepEqual(await handle.status(), { state: 'running', attempts: 2 });
+    await worker.trackRequeued(tracking, 2);
+    assert.deepEqual(await handle.status(), { state: 'waiting', attempts: 2 });
+  });
+});
+
 describe('waiting for results', () => {
+  it('works on a lazily connecting producer connection', async () => {
+    const producer = new Redis(db.server.url, { lazyConnect: true });
+    try {
+      const queue = new Queue(producer, uniqueName());
+      await withWorker(new Queue(db.redis, queue.name), { 'L:run': () => 'lazy' }, async () => {
+        const handle = await queue.call(new NodeTask('L:run'));
+        assert.equal(await handle.result({ timeout: 5_000 }), 'lazy');
+      });
+    } finally {
+      producer.disconnect();
+    }
+  });
+
+  it('reject with RedisUnavailableError when the connection is closed', async () => {
+    const producer = new Redis(db.server.url);
+    const queue = new Queue(producer, uniqueName());
+    const handle = await queue.call(new NodeTask('Never:run'));
+    const waiting = handle.result({ timeout: 20_000 });
+    await sleep(50);
+    await producer.quit();
+    await assert.rejects(waiting, { name: 'RedisUnavailableError' });
+  });
+
   it('1,000 concurrent waiters share one subscriber connection', async () => {
     const queue = new Queue(db.redis, uniqueName());
     const clientsBefore = await clientCount();

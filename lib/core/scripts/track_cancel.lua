@@ -15,12 +15,17 @@ local state = redis.call('HGET', KEYS[2], 'state')
 if not state then
   return -1
 end
+-- Whether its bytes are still in N (or on their way there): the record is then the only
+-- thing that keeps a worker from running it, so it must not expire before the task could.
+local inQueue = state == 'queued'
 if state == 'scheduled' then
+  inQueue = true
   local member = redis.call('HGET', KEYS[2], 'member')
   if member then
     local found = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. member, '+', 'LIMIT', 0, 1)
     if found[1] and string.sub(found[1], 1, 16) == member then
       redis.call('ZREM', KEYS[1], found[1])
+      inQueue = false
     end
   end
 elseif state ~= 'queued' then
@@ -28,7 +33,10 @@ elseif state ~= 'queued' then
 end
 redis.call('HSET', KEYS[2], 'state', 'cancelled')
 redis.call('HDEL', KEYS[2], 'due', 'member')
-redis.call('PEXPIRE', KEYS[2], tonumber(redis.call('HGET', KEYS[2], 'ttl')) or 1)
+local ttl = tonumber(redis.call('HGET', KEYS[2], 'ttl')) or 1
+if not inQueue or ttl > redis.call('PTTL', KEYS[2]) then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
 if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('DEL', KEYS[3])
 end

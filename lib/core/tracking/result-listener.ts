@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ResultTimeoutError } from '../errors.js';
+import { RedisUnavailableError, ResultTimeoutError } from '../errors.js';
 import { taskRecordKey } from '../protocol/keys.js';
 import { closeConnection } from '../redis/connection.js';
 import { OUTCOME_FIELDS, type Outcome, parseEndMessage, readOutcome } from './task-record.js';
@@ -18,6 +18,9 @@ interface Waiter {
   readonly reject: (error: unknown) => void;
   timer?: NodeJS.Timeout;
 }
+
+/** The pause before a failed record read is tried again. */
+const READ_RETRY = 250;
 
 /** How long an unused subscriber stays open, so that waits one after another share it. */
 const IDLE_CLOSE = 1_000;
@@ -57,7 +60,21 @@ export class ResultListener {
   private idleTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly redis: Redis) {
-    redis.once('end', () => this.close());
+    // The producer connection closed for good: nothing can be read any more.
+    redis.on('end', () => {
+      this.close();
+      for (const set of [...this.waiters.values()]) {
+        for (const waiter of [...set]) {
+          if (this.remove(waiter)) {
+            waiter.reject(
+              new RedisUnavailableError(
+                `The connection closed while waiting for task ${waiter.id} on queue "${waiter.queue.name}"`,
+              ),
+            );
+          }
+        }
+      }
+    });
   }
 
   /** Waiters right now, over all queues. */
@@ -101,18 +118,27 @@ export class ResultListener {
 
   private open(): Redis {
     if (this.subscriber !== undefined) return this.subscriber;
-    const subscriber = this.redis.duplicate({ disconnectTimeout: 200 });
+    // Connects now even if the producer connection is lazy (a lazy subscriber never would).
+    const subscriber = this.redis.duplicate({ disconnectTimeout: 200, lazyConnect: false });
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined); // reconnects by itself; waits time out meanwhile
-    subscriber.on('close', () => this.channels.clear());
+    subscriber.on('close', () => {
+      if (this.subscriber === subscriber) this.channels.clear();
+    });
+    // Its reconnects gave up: the next one opens a new subscriber, now if some wait.
+    subscriber.on('end', () => {
+      if (this.subscriber !== subscriber) return;
+      this.subscriber = undefined;
+      this.channels.clear();
+      if (this.count > 0 && this.redis.status !== 'end') this.open();
+    });
     subscriber.on('ready', () => {
       const channels = [...this.queues.keys()];
       if (channels.length === 0) return;
       // Once subscribed again, every waiter reads its record: an end published while the
-      // subscriber was away is there.
-      void Promise.all(channels.map((channel) => this.subscribed(subscriber, channel))).then(
+      // subscriber was away is there. (A channel refused does not hold the others back.)
+      void Promise.allSettled(channels.map((channel) => this.subscribed(subscriber, channel))).then(
         () => this.checkAll(),
-        () => undefined,
       );
     });
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
@@ -163,7 +189,13 @@ export class ResultListener {
         const outcome = readOutcome(id, fields);
         if (outcome !== undefined) this.settle(key, outcome);
       },
-      () => undefined, // Redis away: the reconnect's read, or the timeout, settles it
+      () => {
+        // Redis away: read again shortly while someone still waits (or the timeout ends it).
+        const retry = setTimeout(() => {
+          if (this.waiters.has(key)) this.check(queue, id);
+        }, READ_RETRY);
+        retry.unref();
+      },
     );
   }
 

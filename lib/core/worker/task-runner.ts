@@ -198,7 +198,7 @@ export class TaskRunner {
     bytes: Buffer,
     error: unknown,
     entry: HandlerEntry,
-    tracking: TrackingEnvelope | undefined,
+    tracking: TrackedAttempt | undefined,
   ): Promise<void> {
     if (error instanceof RateLimitedError) {
       return this.later(queue, slot, task, bytes, error, tracking);
@@ -268,7 +268,7 @@ export class TaskRunner {
     task: DecodedPyTask,
     bytes: Buffer,
     error: RateLimitedError,
-    tracking: TrackingEnvelope | undefined,
+    tracking: TrackedAttempt | undefined,
   ): Promise<void> {
     const workerId = slot.id; // settle may give the slot a new id
     let scheduled: { due: number; member: Buffer } | undefined;
@@ -331,10 +331,11 @@ export class TaskRunner {
   private async startTracked(
     queue: WorkerQueue,
     slot: Slot,
-    tracking: TrackingEnvelope,
+    tracking: TrackedAttempt,
   ): Promise<'run' | 'cancelled' | 'unsettled'> {
     try {
-      return (await this.deps.loss.guard(queue.trackStart(tracking))) ? 'run' : 'cancelled';
+      tracking.attempt = await this.deps.loss.guard(queue.trackStart(tracking));
+      return tracking.attempt === 0 ? 'cancelled' : 'run';
     } catch (error) {
       this.deps.logger.error(
         `Could not start tracked task ${tracking.id} on queue "${queue.name}": ${errorMessage(error)}; a sweeper will requeue it`,
@@ -371,13 +372,18 @@ export class TaskRunner {
     return this.settle(slot, () => queue.finishTracked(workerId, tracking, end, outcome));
   }
 
-  /** Best effort: a record that keeps saying 'running' is corrected by the next attempt. */
+  /**
+   * Best effort, after the retry is written: a record that keeps saying 'running' is
+   * corrected by the next attempt's start. Written only while the record still says this
+   * attempt runs, so it never overwrites a later attempt's state.
+   */
   private noteRequeued(
     queue: WorkerQueue,
-    tracking: TrackingEnvelope,
+    tracking: TrackedAttempt,
     scheduled: { due: number; member: Buffer } | undefined,
   ): void {
-    queue.trackRequeued(tracking, scheduled).catch((error: unknown) => {
+    if (tracking.attempt < 1) return;
+    queue.trackRequeued(tracking, tracking.attempt, scheduled).catch((error: unknown) => {
       this.deps.logger.warn(
         `Could not note the retry of tracked task ${tracking.id}: ${errorMessage(error)}`,
       );
@@ -447,7 +453,12 @@ export function retryNumber(left: number, declared: number): number {
 }
 
 /** A task's tracking envelope (the fifth element), if it has a well-formed one. */
-function trackingOf(task: DecodedPyTask): TrackingEnvelope | undefined {
+/** A tracked task's envelope, and the number of the attempt running (-1: untracked now). */
+interface TrackedAttempt extends TrackingEnvelope {
+  attempt: number;
+}
+
+function trackingOf(task: DecodedPyTask): TrackedAttempt | undefined {
   const options = task.options;
   if (options === undefined || !isTaskId(options.id)) return undefined;
   const unique = typeof options.unique === 'string' ? options.unique : undefined;
@@ -455,6 +466,7 @@ function trackingOf(task: DecodedPyTask): TrackingEnvelope | undefined {
     id: options.id,
     ...(unique === undefined ? {} : { unique }),
     stack: options.stack === true,
+    attempt: -1,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { TRACKED_PENDING_TTL } from '../defaults.js';
 import { DelayedError } from '../errors.js';
 import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
 import type { Queue } from '../queue/queue.js';
@@ -103,17 +104,17 @@ export class WorkerQueue {
   }
 
   /**
-   * Starts an attempt of a tracked task: false if it was cancelled while it waited (the
-   * caller releases it without running it).
+   * Starts an attempt of a tracked task: its number (from 1), -1 when its record is gone
+   * (it runs untracked), or 0 if it was cancelled while it waited (the caller releases it
+   * without running it).
    */
-  async trackStart(tracking: TrackingEnvelope): Promise<boolean> {
-    const started = await scripts.trackStart.run(
+  async trackStart(tracking: TrackingEnvelope): Promise<number> {
+    return (await scripts.trackStart.run(
       this.redis,
       this.keys,
-      [tracking.id],
+      [tracking.id, String(TRACKED_PENDING_TTL)],
       this.taskKeys(tracking),
-    );
-    return started === 1;
+    )) as number;
   }
 
   /**
@@ -151,14 +152,15 @@ export class WorkerQueue {
   /** A tracked task's failed attempt was put back: its record says where. */
   async trackRequeued(
     tracking: TrackingEnvelope,
+    attempt: number,
     scheduled?: { due: number; member: Buffer },
   ): Promise<void> {
     await scripts.trackRequeued.run(
       this.redis,
       this.keys,
       scheduled === undefined
-        ? ['queued', '', '']
-        : ['scheduled', String(scheduled.due), scheduled.member],
+        ? ['queued', '', '', String(attempt)]
+        : ['scheduled', String(scheduled.due), scheduled.member, String(attempt)],
       [taskRecordKey(this.name, tracking.id)],
     );
   }
