@@ -154,12 +154,9 @@ export class Queue {
    * during one), and in time: it waits for an unreachable Redis at most `redisTimeout`, and
    * fails with a RedisUnavailableError after that.
    */
-  private async push(tasks: Buffer[]): Promise<unknown> {
-    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
-    return withinTimeout(
-      this.redis,
-      scripts.enqueue.run(this.redis, this.keys, tasks),
-      this.redisTimeout,
+  private push(tasks: Buffer[]): Promise<unknown> {
+    return this.command(
+      () => scripts.enqueue.run(this.redis, this.keys, tasks),
       `an enqueue of ${tasks.length} task(s)`,
     );
   }
@@ -190,11 +187,8 @@ export class Queue {
       for (let j = i; j < Math.min(i + TASKS_PER_ENQUEUE_CALL, encoded.length); j++) {
         args.push(suffixedTask(encoded[j]!));
       }
-      if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
-      const [dueAt, now] = (await withinTimeout(
-        this.redis,
-        scripts.schedule.run(this.redis, this.keys, args),
-        this.redisTimeout,
+      const [dueAt, now] = (await this.command(
+        () => scripts.schedule.run(this.redis, this.keys, args),
         `a schedule of ${args.length - 3} task(s)`,
       )) as [number, number];
       for (let j = 3; j < args.length; j++) {
@@ -205,7 +199,7 @@ export class Queue {
         });
       }
       // Promoters in this process re-arm at once; others find it within their poll.
-      scheduleSignals.emit('scheduled', this.name, dueAt - now);
+      this.scheduled(dueAt - now);
     }
     return scheduled;
   }
@@ -221,11 +215,8 @@ export class Queue {
       );
     }
     const { prefix } = parseScheduledTaskId(typeof task === 'string' ? task : task.id);
-    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
-    const cancelled = await withinTimeout(
-      this.redis,
-      scripts.cancel.run(this.redis, this.keys, [prefix]),
-      this.redisTimeout,
+    const cancelled = await this.command(
+      () => scripts.cancel.run(this.redis, this.keys, [prefix]),
       'a cancel',
     );
     return cancelled === 1;

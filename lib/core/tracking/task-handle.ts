@@ -39,7 +39,7 @@ export class TaskHandle<R = unknown> {
 
   /** Where the task is now, with the last progress its handler reported. */
   async status(): Promise<TaskStatus> {
-    const [state, progress, attempts] = (await this.command(
+    const [state, progress, attempts] = (await this.owner.command(
       () => scripts.trackStatus.run(this.owner.redis, this.owner.keys, [], [this.recordKey]),
       'a status read',
     )) as [Buffer, Buffer | null, Buffer | null];
@@ -75,8 +75,8 @@ export class TaskHandle<R = unknown> {
    */
   async cancel(): Promise<boolean> {
     const redis = this.owner.redis;
-    const unique = await this.command(() => redis.hget(this.recordKey, 'unique'), 'a cancel');
-    const cancelled = await this.command(
+    const unique = await this.owner.command(() => redis.hget(this.recordKey, 'unique'), 'a cancel');
+    const cancelled = await this.owner.command(
       () =>
         scripts.trackCancel.run(
           redis,
@@ -91,9 +91,5 @@ export class TaskHandle<R = unknown> {
 
   private get recordKey(): string {
     return taskRecordKey(this.owner.name, this.id);
-  }
-
-  private command<T>(send: () => Promise<T>, what: string): Promise<T> {
-    return this.owner.command(send, what);
   }
 }
