@@ -9,6 +9,7 @@ import {
 import type { Redis } from 'ioredis';
 import {
   closeConnection,
+  DelayedError,
   describeRedis,
   errorMessage,
   type HandlerRegistry,
@@ -16,6 +17,7 @@ import {
   RedisUnavailableError,
   Scheduler,
   Sweeper,
+  type TaskInstrument,
   Worker,
   WorkerStartError,
 } from './core/index.js';
@@ -48,6 +50,8 @@ export class DelayedHost
   private readonly logger = new Logger('DelayedModule');
   private worker: Worker | undefined;
   private scheduler: Scheduler | undefined;
+  private readonly workerListeners: ((worker: Worker) => void)[] = [];
+  private readonly instruments: TaskInstrument[] = [];
 
   constructor(
     @Inject(DELAYED_RESOLVED_OPTIONS) private readonly options: ResolvedDelayedOptions,
@@ -60,6 +64,30 @@ export class DelayedHost
   /** The running worker, if this app consumes. */
   get activeWorker(): Worker | undefined {
     return this.worker;
+  }
+
+  /**
+   * Calls `listener` with this app's worker once it is made, before it starts (so its
+   * `online` event is heard), or at once if it is made already. For modules that listen to
+   * the worker's events (metrics, event decorators); call it before or during bootstrap.
+   */
+  onWorker(listener: (worker: Worker) => void): void {
+    this.workerListeners.push(listener);
+    if (this.worker !== undefined) listener(this.worker);
+  }
+
+  /**
+   * Adds a hook around every handler call of this app's worker (tracing). Must be called
+   * before the app bootstraps (in `onModuleInit`); hooks run in the order added, the first
+   * outermost.
+   */
+  addInstrument(instrument: TaskInstrument): void {
+    if (this.worker !== undefined) {
+      throw new DelayedError(
+        'addInstrument() must be called before the worker starts (in onModuleInit)',
+      );
+    }
+    this.instruments.push(instrument);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -181,7 +209,9 @@ export class DelayedHost
       ),
       handlers: this.handlers,
       logger: this.logger,
+      instrument: composeInstruments(this.instruments),
     });
+    for (const listener of this.workerListeners) listener(this.worker);
     const served = queues.map((name) => `"${name}"`).join(', ');
     for (const name of Object.keys(this.options.rateLimits)) {
       if (!queues.includes(name)) {
@@ -252,4 +282,13 @@ export class DelayedHost
     }
     return queues;
   }
+}
+
+/** One hook made of several, the first outermost; undefined when there are none. */
+function composeInstruments(instruments: readonly TaskInstrument[]): TaskInstrument | undefined {
+  if (instruments.length === 0) return undefined;
+  return instruments.reduceRight<TaskInstrument>(
+    (inner, outer) => (task, run) => outer(task, () => inner(task, run)),
+    (_task, run) => run(),
+  );
 }

@@ -70,6 +70,15 @@ export {
 export { type ResultOptions, TaskHandle } from './tracking/task-handle.js';
 export type { TaskState, TaskStatus } from './tracking/task-record.js';
 export type { CallOptions } from './tracking/tracked-call.js';
+export { findQueues, type FindQueuesOptions } from './inspect/find-queues.js';
+export {
+  type Page,
+  type QueueCounts,
+  QueueInspector,
+  type RunningTask,
+  type ScheduledEntry,
+} from './inspect/queue-inspector.js';
+export type { TaskSummary } from './inspect/task-summary.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';
@@ -80,10 +89,14 @@ export {
   type TaskHandler,
 } from './worker/handler-registry.js';
 export { currentTask, type TaskContext } from './worker/task-context.js';
+export type { TaskInstrument, TaskRun } from './worker/task-instrument.js';
 export type {
+  TaskCompletedEvent,
   TaskEvent,
   TaskFailedEvent,
   TaskProgressEvent,
+  TaskStartedEvent,
   WorkerEvents,
+  WorkerStateEvent,
 } from './worker/worker-events.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';

@@ -10,3 +10,6 @@ export const DEAD_LETTERS_PER_REQUEUE_CALL = 500;
 
 /** The longest duration an option takes, in ms: the longest delay a Node timer keeps (about 24.8 days). */
 export const MAX_DURATION = 2 ** 31 - 1;
+
+/** The most entries one page of an operator's listing reads (QueueInspector). */
+export const MAX_INSPECT_PAGE = 1_000;

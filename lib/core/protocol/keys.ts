@@ -23,6 +23,8 @@ export interface QueueKeys {
   readonly scheduleTicks: string;
   /** Sorted set: the tasks started in the last window of the queue's rate limit (ours). */
   readonly rate: string;
+  /** String: present while the queue is paused (ours); workers of this library take nothing then. */
+  readonly paused: string;
   /**
    * Not a key: the Pub/Sub channel on which a schedule wakes the promoters when it adds a
    * task due sooner than any other of the queue (ours).
@@ -48,6 +50,7 @@ export function queueKeys(name: string): QueueKeys {
     schedules: `${name}_schedules`,
     scheduleTicks: `${name}_schedule_ticks`,
     rate: `${name}_rate`,
+    paused: `${name}_paused`,
     wake: `${name}_wake`,
     done: `${name}_done`,
   };

@@ -22,6 +22,7 @@ import { AttemptDeadline } from './attempt-deadline.js';
 import { backoffDelay } from './backoff.js';
 import type { HandlerEntry, HandlerRegistry } from './handler-registry.js';
 import type { ReleaseBatcher } from './release-batcher.js';
+import type { TaskInstrument } from './task-instrument.js';
 import type { Slot, SlotPool } from './slot-pool.js';
 import { runInTaskContext, type TaskContext, untrackedProgress } from './task-context.js';
 import type { WorkerEvents } from './worker-events.js';
@@ -41,6 +42,8 @@ export interface TaskRunnerDeps {
   readonly shutdownSignal: AbortSignal;
   /** Whether the worker closed: an outcome not written by then is left to a sweeper. */
   readonly closed: () => boolean;
+  /** A hook around every handler call (tracing), if any. */
+  readonly instrument?: TaskInstrument | undefined;
 }
 
 /**
@@ -115,35 +118,67 @@ export class TaskRunner {
           ? untrackedProgress
           : (value: unknown) => this.progress(queue, slot, task, tracking, value),
     };
+    const { events, instrument } = this.deps;
+    if (events.listenerCount('active') > 0) {
+      events.emit('active', {
+        queue: queue.name,
+        name: task.funcPath,
+        workerId: slot.id,
+        id: context.id,
+        retriesLeft: context.retriesLeft,
+      });
+    }
+    const args = hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args;
+    const began = performance.now();
     let result: unknown;
     try {
-      result = runInTaskContext(
-        context,
-        entry.handler,
-        hasKeys(task.kwargs) ? [...task.args, task.kwargs] : task.args,
-      );
+      result =
+        instrument === undefined
+          ? runInTaskContext(context, entry.handler, args)
+          : runInTaskContext(
+              context,
+              () =>
+                instrument(
+                  {
+                    queue: queue.name,
+                    name: task.funcPath,
+                    workerId: slot.id,
+                    id: context.id,
+                    options: task.options,
+                  },
+                  () => entry.handler(...args),
+                ),
+              [],
+            );
       // A sync handler's result is not awaited: that saves a turn of the microtask queue.
       if (isPromiseLike(result)) {
         result = await (deadline === undefined ? result : deadline.race(result));
       }
     } catch (error) {
-      if (this.deps.shutdownSignal.aborted) return this.interrupted(queue, slot, task, error);
+      const duration = performance.now() - began;
+      if (this.deps.shutdownSignal.aborted) {
+        return this.interrupted(queue, slot, task, error, tracking?.id, duration);
+      }
       if (deadline?.expired) {
         this.deps.logger.warn(
           `Task "${task.funcPath}" on queue "${queue.name}" timed out after ${deadline.timeout} ms; if its handler ignores its signal it keeps running, outside the worker's concurrency (and beside its retry, if any)`,
         );
       }
-      return this.fail(queue, slot, task, bytes, error, entry, tracking);
+      return this.fail(queue, slot, task, bytes, error, entry, tracking, duration);
     } finally {
       deadline?.clear();
     }
+    const duration = performance.now() - began;
+    const workerId = slot.id; // a release may give the slot a new id
     if (tracking === undefined) this.deps.releases.schedule(queue, slot);
     else if (!(await this.finishDone(queue, slot, task, tracking, result))) return;
-    if (this.deps.events.listenerCount('completed') > 0) {
-      this.deps.events.emit('completed', {
+    if (events.listenerCount('completed') > 0) {
+      events.emit('completed', {
         queue: queue.name,
         name: task.funcPath,
-        workerId: slot.id,
+        workerId,
+        id: tracking?.id,
+        duration,
       });
     }
   }
@@ -178,7 +213,14 @@ export class TaskRunner {
    * slot is never reused, the worker is stopping), so once the worker is offline a sweeper
    * runs it again from the start.
    */
-  private interrupted(queue: WorkerQueue, slot: Slot, task: DecodedPyTask, error: unknown): void {
+  private interrupted(
+    queue: WorkerQueue,
+    slot: Slot,
+    task: DecodedPyTask,
+    error: unknown,
+    id: string | undefined,
+    duration: number,
+  ): void {
     this.deps.logger.warn(
       `Task "${task.funcPath}" on queue "${queue.name}" was interrupted by the shutdown deadline (${errorMessage(error)}); a sweeper will run it again`,
     );
@@ -186,8 +228,10 @@ export class TaskRunner {
       queue: queue.name,
       name: task.funcPath,
       workerId: slot.id,
+      id,
       error,
       outcome: 'interrupted',
+      duration,
     });
   }
 
@@ -199,9 +243,10 @@ export class TaskRunner {
     error: unknown,
     entry: HandlerEntry,
     tracking: TrackedAttempt | undefined,
+    duration: number,
   ): Promise<void> {
     if (error instanceof RateLimitedError) {
-      return this.later(queue, slot, task, bytes, error, tracking);
+      return this.later(queue, slot, task, bytes, error, tracking, duration);
     }
     const letter: NewDeadLetter = {
       task: bytes,
@@ -209,7 +254,7 @@ export class TaskRunner {
       funcPath: task.funcPath,
       error: errorMessage(error),
     };
-    if (task.retry === 0) return this.bury(queue, slot, letter, error, tracking);
+    if (task.retry === 0) return this.bury(queue, slot, letter, error, tracking, duration);
     if (error instanceof UnrecoverableError) {
       return this.bury(
         queue,
@@ -217,6 +262,7 @@ export class TaskRunner {
         { ...letter, error: `${letter.error} (unrecoverable: no retry)` },
         error,
         tracking,
+        duration,
       );
     }
     const { backoff } = entry;
@@ -233,6 +279,7 @@ export class TaskRunner {
         { ...letter, error: `${letter.error} (${why})` },
         error,
         tracking,
+        duration,
       );
     }
     const wait =
@@ -252,9 +299,11 @@ export class TaskRunner {
       queue: queue.name,
       name: task.funcPath,
       workerId,
+      id: tracking?.id,
       error,
       outcome: written ? 'retried' : 'interrupted',
       ...(written && backoff !== undefined ? { retryIn: wait } : {}),
+      duration,
     });
   }
 
@@ -269,6 +318,7 @@ export class TaskRunner {
     bytes: Buffer,
     error: RateLimitedError,
     tracking: TrackedAttempt | undefined,
+    duration: number,
   ): Promise<void> {
     const workerId = slot.id; // settle may give the slot a new id
     let scheduled: { due: number; member: Buffer } | undefined;
@@ -280,9 +330,11 @@ export class TaskRunner {
       queue: queue.name,
       name: task.funcPath,
       workerId,
+      id: tracking?.id,
       error,
       outcome: written ? 'retried' : 'interrupted',
       ...(written ? { retryIn: error.retryIn } : {}),
+      duration,
     });
   }
 
@@ -293,6 +345,7 @@ export class TaskRunner {
     letter: NewDeadLetter,
     error?: unknown,
     tracking?: TrackingEnvelope,
+    duration?: number,
   ): Promise<void> {
     const kept = queue.deadLetterMaxLength > 0;
     this.deps.logger.error(
@@ -318,8 +371,10 @@ export class TaskRunner {
       queue: queue.name,
       name: letter.funcPath,
       workerId,
+      id: tracking?.id,
       error: error ?? new DelayedError(letter.error),
       outcome: !written ? 'interrupted' : kept ? 'buried' : 'dropped',
+      duration,
     });
   }
 

@@ -5,6 +5,22 @@ export interface TaskEvent {
   readonly name: string | null;
   /** The worker id (slot id) the task was recorded under while it ran. */
   readonly workerId: string;
+  /** The task's id if it is tracked (enqueued with `call()`), else undefined. */
+  readonly id?: string | undefined;
+}
+
+/** A task's handler is about to run. */
+export interface TaskStartedEvent extends TaskEvent {
+  readonly name: string;
+  /** Retries left after this attempt if it fails: 0 for the last one, -1 for "for ever". */
+  readonly retriesLeft: number;
+}
+
+/** A task's handler returned and its end was recorded. */
+export interface TaskCompletedEvent extends TaskEvent {
+  readonly name: string;
+  /** How long its handler ran, in ms. */
+  readonly duration: number;
 }
 
 export interface TaskFailedEvent extends TaskEvent {
@@ -18,6 +34,8 @@ export interface TaskFailedEvent extends TaskEvent {
   readonly outcome: 'retried' | 'buried' | 'dropped' | 'interrupted';
   /** For a retry after a backoff: the wait before the next attempt, in ms. */
   readonly retryIn?: number;
+  /** How long its handler ran, in ms; undefined when it never ran (unreadable bytes, no handler). */
+  readonly duration?: number | undefined;
 }
 
 /** A handler reported progress (`currentTask().progress(…)`). */
@@ -27,8 +45,26 @@ export interface TaskProgressEvent extends TaskEvent {
   readonly progress: unknown;
 }
 
+/** The worker itself: started, stopped, lost or found Redis again. */
+export interface WorkerStateEvent {
+  /** The queues it serves, highest priority first. */
+  readonly queues: readonly string[];
+  /** Where Redis is (host:port). */
+  readonly redis: string;
+}
+
 export interface WorkerEvents {
-  completed: [TaskEvent];
+  /** A task's handler is about to run. */
+  active: [TaskStartedEvent];
+  completed: [TaskCompletedEvent];
   progress: [TaskProgressEvent];
   failed: [TaskFailedEvent];
+  /** The worker claimed its slots and fetches. */
+  online: [WorkerStateEvent];
+  /** The worker went offline (closed); every task it could finish was finished. */
+  offline: [WorkerStateEvent];
+  /** The worker lost its connection to Redis and reconnects. */
+  disconnected: [WorkerStateEvent];
+  /** The worker is connected again and fetches. */
+  reconnected: [WorkerStateEvent];
 }

@@ -19,8 +19,9 @@ import { Fetcher } from './fetcher.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { ReleaseBatcher } from './release-batcher.js';
 import { type Slot, SlotPool } from './slot-pool.js';
+import type { TaskInstrument } from './task-instrument.js';
 import { TaskRunner } from './task-runner.js';
-import type { WorkerEvents } from './worker-events.js';
+import type { WorkerEvents, WorkerStateEvent } from './worker-events.js';
 import { WorkerQueue } from './worker-queue.js';
 
 export interface WorkerOptions extends Partial<WorkerSettings> {
@@ -28,6 +29,11 @@ export interface WorkerOptions extends Partial<WorkerSettings> {
   readonly queues: readonly Queue[];
   readonly handlers: HandlerRegistry;
   readonly logger?: DelayedLogger;
+  /**
+   * A hook around every handler call (tracing, say): it calls `run()` once and returns what
+   * `run()` returned. See TaskInstrument.
+   */
+  readonly instrument?: TaskInstrument;
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped' | 'closed';
@@ -108,6 +114,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       releases: this.releases,
       shutdownSignal: this.shutdownDeadline.signal,
       closed,
+      instrument: options.instrument,
     });
     this.promoter = new Promoter(
       this.queues,
@@ -139,6 +146,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Tasks running right now. */
   get runningCount(): number {
     return this.running;
+  }
+
+  /**
+   * Where the worker is in its life: new (not started), running (fetching), stopping
+   * (draining), stopped (drained, still online), closed (offline).
+   */
+  get status(): 'new' | 'running' | 'stopping' | 'stopped' | 'closed' {
+    return this.state;
+  }
+
+  /** Whether the worker is connected to Redis right now (false while it reconnects). */
+  get connected(): boolean {
+    return this.commands.status === 'ready' && this.blocking.status === 'ready';
   }
 
   /**
@@ -175,6 +195,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keepAliveTimer.unref();
     this.loop = this.fetcher.loop();
     this.promoter.start();
+    this.emit('online', this.stateEvent());
+  }
+
+  /** What the worker's own events carry. */
+  private stateEvent(): WorkerStateEvent {
+    return {
+      queues: this.queues.map((queue) => queue.name),
+      redis: describeRedis(this.commands),
+    };
   }
 
   /**
@@ -249,6 +278,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       Date.now() + DEFAULT_QUIT_TIMEOUT,
     );
     await this.closeConnections();
+    this.emit('offline', this.stateEvent());
   }
 
   private async closeConnections(): Promise<void> {
@@ -274,12 +304,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.logger.warn(
       `Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`,
     );
+    this.emit('disconnected', this.stateEvent());
   };
 
   private readonly reconnected = (): void => {
     if (this.loop === undefined || this.online || this.state === 'closed') return;
     this.online = true;
     this.logger.log(`Reconnected to Redis at ${describeRedis(this.commands)}`);
+    this.emit('reconnected', this.stateEvent());
     // A restarted server may have lost the liveness keys: claim them again before the next
     // dequeue (sent on this connection, so it goes first), or a sweeper would take tasks
     // that are running here for the tasks of a dead worker.
