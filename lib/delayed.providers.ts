@@ -98,5 +98,14 @@ export function delayedProviders(
 
 /** Tokens other modules may inject. */
 export function delayedExports(queues: readonly string[]): NonNullable<DynamicModule['exports']> {
-  return [DelayedQueue, Sweeper, DELAYED_CONNECTION, DelayedHost, ...queues.map(getQueueToken)];
+  return [
+    DelayedQueue,
+    Sweeper,
+    DELAYED_CONNECTION,
+    // Read by companion modules (the dashboard): which queues this app knows.
+    DELAYED_RESOLVED_OPTIONS,
+    DELAYED_HANDLERS,
+    DelayedHost,
+    ...queues.map(getQueueToken),
+  ];
 }

@@ -1,6 +1,6 @@
 // Compiles the package (dist/) and, on request, the whole tree with tests, sample and bench
-// (.build/). The Lua scripts are plain files read at run time, so they are copied beside the
-// compiled loader in both outputs.
+// (.build/). The Lua scripts and the dashboard's page assets are plain files read at run
+// time, so they are copied beside the compiled code that reads them in both outputs.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,16 +10,24 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const wantsTree = process.argv.slice(2).some((a) => a.startsWith('--with-'));
 
-function compile(project, outDir, luaDir) {
+/** Folders of lib/ holding files read at run time, and the ending of those files. */
+const ASSETS = [
+  ['core/scripts', '.lua'],
+  ['dashboard/assets', ''],
+];
+
+function compile(project, outDir, libDir) {
   rmSync(join(root, outDir), { recursive: true, force: true });
   execFileSync(process.execPath, [tsc, '-p', project], { cwd: root, stdio: 'inherit' });
-  const from = join(root, 'lib', 'core', 'scripts');
-  const to = join(root, outDir, luaDir);
-  mkdirSync(to, { recursive: true });
-  for (const file of readdirSync(from)) {
-    if (file.endsWith('.lua')) cpSync(join(from, file), join(to, file));
+  for (const [folder, ending] of ASSETS) {
+    const from = join(root, 'lib', folder);
+    const to = join(root, outDir, libDir, folder);
+    mkdirSync(to, { recursive: true });
+    for (const file of readdirSync(from)) {
+      if (file.endsWith(ending)) cpSync(join(from, file), join(to, file));
+    }
   }
 }
 
-compile('tsconfig.build.json', 'dist', 'core/scripts');
-if (wantsTree) compile('tsconfig.json', '.build', 'lib/core/scripts');
+compile('tsconfig.build.json', 'dist', '');
+if (wantsTree) compile('tsconfig.json', '.build', 'lib');

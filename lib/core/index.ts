@@ -49,7 +49,12 @@ export {
   RETRY_FOREVER,
   type Task,
 } from './protocol/task.js';
-export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
+export {
+  type DeadLetter,
+  type DeadLetterReason,
+  DeadLetters,
+  decodeDeadLetter,
+} from './queue/dead-letters.js';
 export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './queue/queue.js';
 export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
 export {
@@ -78,7 +83,7 @@ export {
   type RunningTask,
   type ScheduledEntry,
 } from './inspect/queue-inspector.js';
-export type { TaskSummary } from './inspect/task-summary.js';
+export { summarizeTask, type TaskSummary } from './inspect/task-summary.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { errorMessage } from '../logger.js';
 import { decodeTask } from '../protocol/codec.js';
 import type { QueueKeys } from '../protocol/keys.js';
+import { MAX_INSPECT_PAGE } from '../limits.js';
+import { InvalidOptionsError } from '../errors.js';
 import type { Task } from '../protocol/task.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
@@ -118,6 +120,50 @@ export class Schedules {
     return Object.keys(definitions)
       .sort()
       .map((name) => this.info(name, definitions[name]!, tickOf.get(name) ?? null));
+  }
+
+  /**
+   * One page of the queue's schedules, for listings that must stay cheap however many there
+   * are: HSCAN with COUNT `limit` (a hint: a page may hold a few more, and a small hash comes
+   * whole), then the next ticks of just those. Pass `next` back to go on; null ends.
+   * Unordered (hash order); `list()` reads every schedule, sorted.
+   */
+  async page(
+    cursor: string | null = null,
+    limit = 50,
+  ): Promise<{ items: ScheduleInfo[]; next: string | null }> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_INSPECT_PAGE) {
+      throw new InvalidOptionsError(
+        `limit must be a whole number from 1 to ${MAX_INSPECT_PAGE}, got ${String(limit)}`,
+      );
+    }
+    if (cursor !== null && !/^\d+$/.test(cursor)) {
+      throw new InvalidOptionsError(
+        `cursor must be the "next" of a previous page, got ${JSON.stringify(cursor)}`,
+      );
+    }
+    const [next, flat] = await this.bounded(
+      () => this.redis.hscanBuffer(this.keys.schedules, cursor ?? '0', 'COUNT', limit),
+      'a schedule listing',
+    );
+    const names: string[] = [];
+    const definitions: Buffer[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      names.push(flat[i]!.toString());
+      definitions.push(flat[i + 1]!);
+    }
+    const ticks =
+      names.length === 0
+        ? []
+        : await this.bounded(
+            () => this.redis.zmscore(this.keys.scheduleTicks, ...names),
+            'a schedule listing',
+          );
+    const nextCursor = next.toString();
+    return {
+      items: names.map((name, i) => this.info(name, definitions[i]!, ticks[i] ?? null)),
+      next: nextCursor === '0' ? null : nextCursor,
+    };
   }
 
   private info(name: string, bytes: Buffer, tick: string | null): ScheduleInfo {
