@@ -22,6 +22,7 @@ describe('queue keys', () => {
       schedules: 'default_schedules',
       scheduleTicks: 'default_schedule_ticks',
       rate: 'default_rate',
+      paused: 'default_paused',
       wake: 'default_wake',
       done: 'default_done',
     });

@@ -24,8 +24,14 @@ export interface QueueKeys {
   /** Sorted set: the tasks started in the last window of the queue's rate limit (ours). */
   readonly rate: string;
   /**
+   * String that exists while the queue is paused (ours): its value is when it was paused, in
+   * ms on Redis' clock. No worker of ours takes a task from the queue while it exists.
+   */
+  readonly paused: string;
+  /**
    * Not a key: the Pub/Sub channel on which a schedule wakes the promoters when it adds a
-   * task due sooner than any other of the queue (ours).
+   * task due sooner than any other of the queue (ours), and a resume wakes the workers that
+   * sit the pause out (the message `resume`).
    */
   readonly wake: string;
   /**
@@ -48,6 +54,7 @@ export function queueKeys(name: string): QueueKeys {
     schedules: `${name}_schedules`,
     scheduleTicks: `${name}_schedule_ticks`,
     rate: `${name}_rate`,
+    paused: `${name}_paused`,
     wake: `${name}_wake`,
     done: `${name}_done`,
   };
