@@ -159,6 +159,20 @@ export abstract class DashboardController {
     });
   }
 
+  @Post('api/queues/:queue/pause')
+  @HttpCode(200)
+  @ApiAnswer()
+  pause(@Param('queue') queue: string, @Headers() headers: RequestHeaders) {
+    return this.action(headers, () => this.dashboard.pause(queue));
+  }
+
+  @Post('api/queues/:queue/resume')
+  @HttpCode(200)
+  @ApiAnswer()
+  resume(@Param('queue') queue: string, @Headers() headers: RequestHeaders) {
+    return this.action(headers, () => this.dashboard.resume(queue));
+  }
+
   /**
    * Runs an action: only when actions are on, and only for a request a cross-site page
    * cannot make. A form (or any "simple" request) cannot send a JSON body, and a script on

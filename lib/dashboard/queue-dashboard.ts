@@ -288,6 +288,23 @@ export class QueueDashboard implements OnApplicationBootstrap, BeforeApplication
     return { cancelled };
   }
 
+  /**
+   * Pauses the queue across every worker of this library (Python and Go workers do not know
+   * of pauses); `changed` is false when it was paused already.
+   */
+  async pause(name: string): Promise<{ paused: true; changed: boolean }> {
+    const changed = await this.queue(name).queue.pause();
+    if (changed) this.logger.log(`Paused "${name}"`);
+    return { paused: true, changed };
+  }
+
+  /** Ends a pause; `changed` is false when the queue was not paused. */
+  async resume(name: string): Promise<{ paused: false; changed: boolean }> {
+    const changed = await this.queue(name).queue.resume();
+    if (changed) this.logger.log(`Resumed "${name}"`);
+    return { paused: false, changed };
+  }
+
   private readDead(queue: Queue, start: number, stop: number): Promise<Buffer[]> {
     return queue.command(
       () => queue.redis.lrangeBuffer(queue.keys.dead, start, stop),
