@@ -48,6 +48,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
 import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
+import { DelayedDashboardModule } from 'nestjs-delayed/dashboard';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -63,7 +64,10 @@ class Greeter {
 }
 
 @Module({
-  imports: [DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } })],
+  imports: [
+    DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } }),
+    DelayedDashboardModule.register({ path: 'admin/queues' }),
+  ],
   providers: [Greeter],
 })
 class AppModule {}
@@ -146,6 +150,12 @@ describe('the packed package', () => {
     assert.deepEqual(sources, [], 'the tarball has no .ts sources');
   });
 
+  it("ships the dashboard's page assets beside its code", () => {
+    for (const file of ['dashboard.js', 'dashboard.css']) {
+      assert.ok(files.includes(join('dist', 'dashboard', 'assets', file)), `${file} is packed`);
+    }
+  });
+
   it(
     'runs a task in a CommonJS Nest app compiled with moduleResolution node',
     { skip: canRequireEsm ? false : 'this Node cannot require() an ES module (20.19+, 22.12+)' },
@@ -169,6 +179,7 @@ describe('the packed package', () => {
       const js = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
       assert.match(js, /require\("nestjs-delayed"\)/);
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
+      assert.match(js, /require\("nestjs-delayed\/dashboard"\)/);
 
       const queue = uniqueName('cjs');
       const run = spawnSync(process.execPath, ['dist/main.js', db.server.url, queue], {

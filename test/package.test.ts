@@ -29,6 +29,26 @@ describe('the package', () => {
     ]) {
       assert.ok(name in core, `nestjs-delayed/core exports ${name}`);
     }
+    const dashboard = await import('nestjs-delayed/dashboard');
+    assert.ok('DelayedDashboardModule' in dashboard, 'nestjs-delayed/dashboard exports it');
+  });
+
+  it('loads the dashboard only where it is imported: the main entry never does', () => {
+    const eager = readdirSync(libDir)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => libDir + file);
+    for (const file of eager) {
+      assert.doesNotMatch(
+        readFileSync(file, 'utf8'),
+        /from '\.\/dashboard\//,
+        `${file} imports the dashboard`,
+      );
+    }
+    for (const file of tsFiles(dashboardDir)) {
+      for (const [, path] of readFileSync(file, 'utf8').matchAll(/from '(\.\.\/core\/[^']+)'/g)) {
+        assert.equal(path, '../core/index.js', `${file} imports ${path}, past core's barrel`);
+      }
+    }
   });
 
   it('keeps the engine free of Nest: lib/core never imports @nestjs/*', () => {
@@ -54,6 +74,7 @@ describe('the package', () => {
 
 const libDir = fileURLToPath(new URL('../../lib/', import.meta.url));
 const coreDir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
+const dashboardDir = fileURLToPath(new URL('../../lib/dashboard/', import.meta.url));
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

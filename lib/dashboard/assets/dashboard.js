@@ -258,6 +258,7 @@
           counts && counts.lateness > 0 ? duration(counts.lateness) : '—',
         ),
         el('td', {}, chart(queue.history.at, queue.history.waiting, 'waiting', 140, 26, 'spark')),
+        el('td', {}, chart(queue.history.at, queue.history.running, 'running', 140, 26, 'spark')),
       );
     });
     return [
@@ -276,6 +277,7 @@
             { text: 'Schedules', class: 'num' },
             { text: 'Late', class: 'num' },
             { text: 'Waiting, recent' },
+            { text: 'Running, recent' },
           ],
           rows,
           'No queues.',
@@ -286,17 +288,23 @@
 
   function card(queue, key, label, sub) {
     const value = queue.counts ? number(queue.counts[key]) : '—';
+    const { at } = queue.history;
+    const values = queue.history[key];
+    let peak = 0;
+    for (const sample of values) if (sample > peak) peak = sample;
+    const span =
+      at.length > 1 ? `peak ${number(peak)} in ${duration(at[at.length - 1] - at[0])}` : '';
     return el(
       'div',
       { class: 'card', 'data-card': key },
-      el('div', { class: 'label' }, label),
+      el('div', { class: 'label' }, label, el('span', { class: 'peak' }, span)),
       el('div', { class: 'value' }, value),
-      chart(queue.history.at, queue.history[key], key, 260, 48, 'chart'),
+      chart(at, values, key, 260, 48, 'chart'),
       el('div', { class: 'sub' }, sub),
     );
   }
 
-  function pager(here, page, shown) {
+  function pager(here, page, shown, total) {
     const parts = [];
     if (here.tab === 'running' || here.tab === 'schedules') {
       // HSCAN pages: a cursor goes forward only; the browser's Back goes back.
@@ -321,7 +329,12 @@
     } else {
       const from = shown === 0 ? here.offset : here.offset + 1;
       parts.push(
-        el('span', { 'data-range': true }, `${number(from)}–${number(here.offset + shown)}`),
+        el(
+          'span',
+          { 'data-range': true },
+          `${number(from)}–${number(here.offset + shown)}`,
+          typeof total === 'number' ? ` of ${number(total)}` : '',
+        ),
         el(
           'button',
           {
@@ -414,7 +427,12 @@
         el(
           'tr',
           { 'data-scheduled': item.id },
-          el('td', {}, clock(item.dueAt), el('div', { class: 'muted' }, fromNow(item.dueAt))),
+          el(
+            'td',
+            { class: 'when' },
+            clock(item.dueAt),
+            el('div', { class: 'muted' }, fromNow(item.dueAt)),
+          ),
           taskCell(item.task),
           argsCell(item.task),
           actions
@@ -463,7 +481,7 @@
           ),
           el(
             'td',
-            {},
+            { class: 'when' },
             item.nextTick === null
               ? '—'
               : [clock(item.nextTick), el('div', { class: 'muted' }, fromNow(item.nextTick))],
@@ -517,7 +535,7 @@
           el('td', { class: 'num muted' }, number(item.offset + 1)),
           el(
             'td',
-            {},
+            { class: 'when' },
             item.failedAt === null
               ? '—'
               : [clock(item.failedAt), el('div', { class: 'muted' }, fromNow(item.failedAt))],
@@ -590,7 +608,7 @@
       el(
         'div',
         { class: 'toolbar' },
-        pager(here, page, page.items.length),
+        pager(here, page, page.items.length, queue.counts ? queue.counts[here.tab] : undefined),
         el('span', { class: 'spacer' }),
         toolbar,
       ),
