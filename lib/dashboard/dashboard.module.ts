@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { HandlerRegistry } from '../core/index.js';
+import { type HandlerRegistry, InvalidOptionsError } from '../core/index.js';
 import {
   DELAYED_CONNECTION,
   DELAYED_HANDLERS,
@@ -42,11 +42,23 @@ export class DelayedDashboardModule {
         {
           provide: token,
           useFactory: (
-            connection: DelayedConnection,
-            delayed: ResolvedDelayedOptions,
-            handlers: HandlerRegistry,
-          ) => new QueueDashboard(settings, connection, delayed, handlers),
-          inject: [DELAYED_CONNECTION, DELAYED_RESOLVED_OPTIONS, DELAYED_HANDLERS],
+            connection: DelayedConnection | undefined,
+            delayed: ResolvedDelayedOptions | undefined,
+            handlers: HandlerRegistry | undefined,
+          ) => {
+            // Optional only to fail with a message that says what is missing.
+            if (connection === undefined || delayed === undefined || handlers === undefined) {
+              throw new InvalidOptionsError(
+                'DelayedDashboardModule shows the queues of DelayedModule: import DelayedModule.forRoot() (or forRootAsync()) in the app too',
+              );
+            }
+            return new QueueDashboard(settings, connection, delayed, handlers);
+          },
+          inject: [
+            { token: DELAYED_CONNECTION, optional: true },
+            { token: DELAYED_RESOLVED_OPTIONS, optional: true },
+            { token: DELAYED_HANDLERS, optional: true },
+          ],
         },
       ],
     };

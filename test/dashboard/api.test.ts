@@ -498,6 +498,12 @@ describe('the dashboard API', () => {
     }
   });
 
+  it('says that it needs DelayedModule when the app has none', async () => {
+    @Module({ imports: [DelayedDashboardModule.register({ path: 'ops' })] })
+    class Lonely {}
+    await assert.rejects(startApp(Lonely), /import DelayedModule\.forRoot\(\)/);
+  });
+
   it('rejects options that cannot work, naming each', () => {
     assert.throws(() => DelayedDashboardModule.register({ path: '/' }), InvalidOptionsError);
     assert.throws(

@@ -16,7 +16,12 @@ export interface RunningApp {
 export async function startApp(module: Type | DynamicModule): Promise<RunningApp> {
   // Chromium opens spare connections that send nothing: without this, close() waits for
   // Node's headers timeout (about two minutes) to drop them.
-  const app = await NestFactory.create(module, { logger: false, forceCloseConnections: true });
+  // abortOnError off: a failing bootstrap rejects here instead of ending the process.
+  const app = await NestFactory.create(module, {
+    logger: false,
+    forceCloseConnections: true,
+    abortOnError: false,
+  });
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
