@@ -17,3 +17,6 @@ export const DELAYED_RESOLVED_OPTIONS = Symbol('nestjs-delayed:resolved-options'
 export function getQueueToken(name: string): string {
   return `nestjs-delayed:queue:${name}`;
 }
+
+/** Metadata key under which `@OnTaskEvent()`/`@OnWorkerEvent()`/`@OnQueueEvent()` store a method's listeners. */
+export const EVENT_LISTENER_METADATA = 'nestjs-delayed:event-listeners';

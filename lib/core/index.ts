@@ -70,6 +70,9 @@ export {
 export { type ResultOptions, TaskHandle } from './tracking/task-handle.js';
 export type { TaskState, TaskStatus } from './tracking/task-record.js';
 export type { CallOptions } from './tracking/tracked-call.js';
+export { EventPublisher, type EventPublisherOptions } from './events/event-publisher.js';
+export { QUEUE_EVENT_NAMES, type QueueEvent, type QueueEventName } from './events/queue-event.js';
+export { QueueEvents, type QueueEventsMap } from './events/queue-events.js';
 export { findQueues, type FindQueuesOptions } from './inspect/find-queues.js';
 export {
   type Page,
