@@ -488,30 +488,31 @@ export class InlineRunner {
       id: record.id,
       progress: (value: unknown) => this.progress(record, value),
     };
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      let value = runInTaskContext(
-        context,
-        entry.handler,
-        Object.keys(kwargs).length > 0 ? [...args, kwargs] : args,
-      );
-      if (isPromiseLike(value)) {
-        if (entry.timeout !== undefined) {
-          const { timeout } = entry;
-          timer = setTimeout(() => {
+    // Only handlers with a timeout get a deadline; it runs from the attempt's start.
+    const { timeout } = entry;
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(() => {
             abort.abort(
               new TaskTimeoutError(`Task "${record.name}" timed out after ${timeout} ms`),
             );
           }, timeout);
-        }
-        value = await raceSignal(value, abort.signal);
-      }
-      this.succeed(record, value);
+    let outcome: { value: unknown } | { error: unknown };
+    try {
+      const value = runInTaskContext(
+        context,
+        entry.handler,
+        Object.keys(kwargs).length > 0 ? [...args, kwargs] : args,
+      );
+      outcome = { value: isPromiseLike(value) ? await raceSignal(value, abort.signal) : value };
     } catch (error) {
-      this.fail(record, entry, error, abort.signal);
+      outcome = { error };
     } finally {
       clearTimeout(timer);
     }
+    if ('value' in outcome) this.succeed(record, outcome.value);
+    else this.fail(record, entry, outcome.error, abort.signal);
   }
 
   private succeed(record: TaskRecord, value: unknown): void {
