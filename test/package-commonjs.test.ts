@@ -48,6 +48,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
 import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
+import { DelayedTestingModule, InlineTasks } from 'nestjs-delayed/testing';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -68,6 +69,9 @@ class Greeter {
 })
 class AppModule {}
 
+@Module({ imports: [DelayedTestingModule.forRoot({ queue: queueName })], providers: [Greeter] })
+class InlineAppModule {}
+
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
   await app.init();
@@ -83,6 +87,15 @@ async function main(): Promise<void> {
   clearTimeout(timer);
   console.log('task ran: ' + said + ' on ' + engine.name + ' (RETRY_FOREVER ' + RETRY_FOREVER + ')');
   await app.close();
+
+  // The same handler in process, without Redis, through the testing entry.
+  const inline = await NestFactory.createApplicationContext(InlineAppModule, { logger: ['error', 'warn'] });
+  await inline.init();
+  await inline.get(DelayedQueue).delay(Greeter, 'greet', 'inline');
+  const tasks = inline.get(InlineTasks);
+  await tasks.drain();
+  console.log('inline ran: ' + tasks.completed.map((task) => task.name + ' ' + String(task.args[0])).join());
+  await inline.close();
 }
 
 main().catch((error: unknown) => {
@@ -169,6 +182,7 @@ describe('the packed package', () => {
       const js = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
       assert.match(js, /require\("nestjs-delayed"\)/);
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
+      assert.match(js, /require\("nestjs-delayed\/testing"\)/);
 
       const queue = uniqueName('cjs');
       const run = spawnSync(process.execPath, ['dist/main.js', db.server.url, queue], {
@@ -181,6 +195,7 @@ describe('the packed package', () => {
       assert.equal(run.signal, null, `the app was killed (timeout?)\n${output}`);
       assert.equal(run.status, 0, `the app failed\n${output}`);
       assert.match(run.stdout, new RegExp(`task ran: hello commonjs on ${queue}`), output);
+      assert.match(run.stdout, /inline ran: Greeter:greet inline/, output);
     },
   );
 });

@@ -29,6 +29,18 @@ describe('the package', () => {
     ]) {
       assert.ok(name in core, `nestjs-delayed/core exports ${name}`);
     }
+    const testing = await import('nestjs-delayed/testing');
+    for (const name of [
+      'DelayedTestingModule',
+      'InlineTasks',
+      'overrideDelayedModule',
+      'waitForDrained',
+      'DrainTimeoutError',
+    ]) {
+      assert.ok(name in testing, `nestjs-delayed/testing exports ${name}`);
+    }
+    assert.ok('waitForDrained' in core, 'the engine has its own waitForDrained');
+    assert.ok(!('DelayedTestingModule' in api), 'the testing module stays out of the main entry');
   });
 
   it('keeps the engine free of Nest: lib/core never imports @nestjs/*', () => {
@@ -49,11 +61,19 @@ describe('the package', () => {
         assert.equal(path, './core/index.js', `${file} imports ${path}, past core's barrel`);
       }
     }
+    const testing = tsFiles(testingDir);
+    assert.ok(testing.length > 5);
+    for (const file of testing) {
+      for (const [, path] of readFileSync(file, 'utf8').matchAll(/from '(\.\.\/core\/[^']+)'/g)) {
+        assert.equal(path, '../core/index.js', `${file} imports ${path}, past core's barrel`);
+      }
+    }
   });
 });
 
 const libDir = fileURLToPath(new URL('../../lib/', import.meta.url));
 const coreDir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
+const testingDir = fileURLToPath(new URL('../../lib/testing/', import.meta.url));
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -1,10 +1,12 @@
 // The engine's public API, at 'nestjs-delayed/core': queue, worker, sweeper, tasks, errors,
 // and the option tables an integration (such as the Nest module) resolves options with.
 // Wire internals (MessagePack helpers, key builders, scripts) stay inside.
-export { DEFAULT_QUEUE_NAME } from './defaults.js';
+export { DEFAULT_DRAIN_TIMEOUT, DEFAULT_QUEUE_NAME, DEFAULT_RESULT_TIMEOUT } from './defaults.js';
+export { MAX_DURATION } from './limits.js';
 export {
   ConnectionLostError,
   DelayedError,
+  DrainTimeoutError,
   DuplicateHandlerError,
   InvalidHandlerError,
   InvalidOptionsError,
@@ -52,6 +54,7 @@ export {
 export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
 export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './queue/queue.js';
 export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
+export { type DrainOptions, type QueueWork, waitForDrained } from './queue/wait-for-drained.js';
 export {
   checkScheduleTiming,
   type ScheduleBehavior,
@@ -91,7 +94,7 @@ export {
   type HandlerOptions,
   type TaskHandler,
 } from './worker/handler-registry.js';
-export { currentTask, type TaskContext } from './worker/task-context.js';
+export { currentTask, runInTaskContext, type TaskContext } from './worker/task-context.js';
 export type { TaskInstrument, TaskRun } from './worker/task-instrument.js';
 export type {
   TaskCompletedEvent,

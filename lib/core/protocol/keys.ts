@@ -23,8 +23,6 @@ export interface QueueKeys {
   readonly scheduleTicks: string;
   /** Sorted set: the tasks started in the last window of the queue's rate limit (ours). */
   readonly rate: string;
-  /** String: present while the queue is paused (ours); workers of this library take nothing then. */
-  readonly paused: string;
   /**
    * String that exists while the queue is paused (ours): its value is when it was paused, in
    * ms on Redis' clock. No worker of ours takes a task from the queue while it exists.
