@@ -137,6 +137,26 @@ export class DelayedQueue {
   }
 
   /**
+   * Pauses this queue across every Node worker: once it resolves, none takes a new task from
+   * it (tasks running finish). Enqueues, scheduled tasks and retries keep landing in the
+   * queue and wait. Python and Go workers ignore pauses. Resolves false if it was paused
+   * already.
+   */
+  pause(): Promise<boolean> {
+    return this.queue.pause();
+  }
+
+  /** Ends a pause: workers take tasks again at once. Resolves false if it was not paused. */
+  resume(): Promise<boolean> {
+    return this.queue.resume();
+  }
+
+  /** Whether this queue is paused now. */
+  isPaused(): Promise<boolean> {
+    return this.queue.isPaused();
+  }
+
+  /**
    * The same calls with options. With a time, `{ delay: ms }` from now (on Redis' clock) or
    * `{ at: Date }`, `delay()` and `enqueue()` schedule plain tasks and return what
    * `cancel()` takes. `call()` takes every option (a time, `result`, `unique`) and returns a

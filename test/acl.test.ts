@@ -207,6 +207,22 @@ describe('the ACL users of docs/acl.md', () => {
           'every release',
         );
 
+        // The ops user pauses the queue: the worker (EXISTS emails_paused in its dequeue)
+        // takes nothing; the resume (DEL, PUBLISH on emails_wake) lets it run at once.
+        const controls = new Queue(ops, QUEUE);
+        assert.equal(await controls.pause(), true);
+        assert.equal(await controls.isPaused(), true);
+        await queue.enqueue(new NodeTask('Acl:send', ['after pause']));
+        await sleep(300);
+        assert.ok(!sent.includes('after pause'), 'nothing runs while paused');
+        assert.equal(await controls.resume(), true);
+        await eventually(() => sent.includes('after pause'), 3_000, 'the task after the resume');
+        await eventually(
+          async () => (await db.redis.hlen(`${QUEUE}_processing`)) === 0,
+          5_000,
+          'its release',
+        );
+
         // Idle for longer than keepAliveTimeout with the sweeper running: the refreshed
         // liveness keys keep every slot alive.
         await sleep(1_500);
@@ -234,7 +250,13 @@ describe('the ACL users of docs/acl.md', () => {
 
       assert.deepEqual(
         [...sent].sort(),
-        [...tags, 'flaky', 'lost', sent.find((tag) => tag.startsWith('late '))].sort(),
+        [
+          ...tags,
+          'flaky',
+          'lost',
+          'after pause',
+          sent.find((tag) => tag.startsWith('late ')),
+        ].sort(),
         'every task ran once, the flaky one after one retry, and one requeued dead letter',
       );
       assert.equal(flakyRuns, 2);

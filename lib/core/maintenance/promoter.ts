@@ -46,8 +46,13 @@ export class Promoter {
      * without one, the promoter opens its own when it starts.
      */
     private readonly subscriber?: Redis,
+    /**
+     * Told when a queue is resumed: the resume message travels on the wake channel this
+     * promoter listens to anyway, so a worker hears it without a connection of its own.
+     */
+    onResume?: (queue: string) => void,
   ) {
-    this.wakes = new WakeListener(logger, this.scheduled);
+    this.wakes = new WakeListener(logger, this.scheduled, onResume);
     for (const queue of queues) this.add(queue);
   }
 

@@ -2,14 +2,21 @@ import type { Redis } from 'ioredis';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import { closeConnection } from '../redis/connection.js';
 
+/** What resume.lua publishes on a queue's wake channel (a due time is a number, never this). */
+export const RESUME_MESSAGE = 'resume';
+
 /**
  * Hears, on a subscriber connection of its own, when another process schedules a task due
  * sooner than any other of a queue: the schedule script PUBLISHes the ms until it is due on
  * the queue's wake channel (`N_wake`), and the listener passes them on, so a promoter
  * re-arms at once instead of finding the task at its next look (up to a second later).
  *
+ * A resume of a paused queue sends `resume` on the same channel (resume.lua), which the
+ * listener passes to `onResume`: a worker that sits the pause out looks again at once.
+ *
  * Only an optimisation: without it (a user whose ACL refuses SUBSCRIBE, a lost message
- * during a reconnect) the promoter still finds every task at its next look.
+ * during a reconnect) the promoter still finds every task at its next look, and a worker
+ * finds a resumed queue at its next look.
  */
 export class WakeListener {
   private subscriber: Redis | undefined;
@@ -21,6 +28,8 @@ export class WakeListener {
     private readonly logger: DelayedLogger,
     /** Called with the queue's name and the ms until its new earliest task is due. */
     private readonly onWake: (queue: string, dueIn: number) => void,
+    /** Called with the queue's name when it was resumed. */
+    private readonly onResume?: (queue: string) => void,
   ) {}
 
   /** Listens for a queue's wake-ups (on its channel, `N_wake`). */
@@ -44,8 +53,13 @@ export class WakeListener {
     subscriber.on('ready', () => this.subscribe([...this.channels.keys()]));
     subscriber.on('message', (channel: string, message: string) => {
       const queue = this.channels.get(channel);
+      if (queue === undefined) return;
+      if (message === RESUME_MESSAGE) {
+        this.onResume?.(queue);
+        return;
+      }
       const dueIn = Number(message);
-      if (queue !== undefined && Number.isFinite(dueIn)) this.onWake(queue, dueIn);
+      if (Number.isFinite(dueIn)) this.onWake(queue, dueIn);
     });
     if (subscriber.status === 'ready') this.subscribe([...this.channels.keys()]);
   }

@@ -23,11 +23,15 @@ export interface QueueKeys {
   readonly scheduleTicks: string;
   /** Sorted set: the tasks started in the last window of the queue's rate limit (ours). */
   readonly rate: string;
-  /** String: present while the queue is paused (ours); workers of this library take nothing then. */
+  /**
+   * String that exists while the queue is paused (ours): its value is when it was paused, in
+   * ms on Redis' clock. No worker of ours takes a task from the queue while it exists.
+   */
   readonly paused: string;
   /**
    * Not a key: the Pub/Sub channel on which a schedule wakes the promoters when it adds a
-   * task due sooner than any other of the queue (ours).
+   * task due sooner than any other of the queue (ours), and a resume wakes the workers that
+   * sit the pause out (the message `resume`).
    */
   readonly wake: string;
   /**

@@ -237,6 +237,40 @@ export class Queue {
   }
 
   /**
+   * Pauses the queue across every worker of ours: once this resolves, none takes a task from
+   * it (tasks taken before run to their end). Enqueues, scheduled tasks coming due, retries
+   * and sweeps go on: their tasks wait in the queue. Python and Go workers do not know of
+   * pauses and keep taking tasks. The pause lasts until `resume()`, across restarts.
+   * Resolves true if the queue was not paused, false if it was already.
+   */
+  async pause(): Promise<boolean> {
+    const paused = await this.command(
+      () => scripts.pause.run(this.redis, this.keys, []),
+      'a pause of the queue',
+    );
+    return paused === 1;
+  }
+
+  /**
+   * Ends a pause: workers take tasks from the queue again, at once (they hear it on the
+   * queue's wake channel), or at their next look if that message is lost (at most a
+   * `dequeueTimeout` later). Resolves true if the queue was paused, false if it was not.
+   */
+  async resume(): Promise<boolean> {
+    const resumed = await this.command(
+      () => scripts.resume.run(this.redis, this.keys, [this.keys.wake]),
+      'a resume of the queue',
+    );
+    return resumed === 1;
+  }
+
+  /** Whether the queue is paused now. */
+  async isPaused(): Promise<boolean> {
+    const exists = await this.command(() => this.redis.exists(this.keys.paused), 'a pause check');
+    return exists === 1;
+  }
+
+  /**
    * Sends a command once Redis is ready, failing with a RedisUnavailableError after
    * `redisTimeout` ms; `what` names it in that error.
    */

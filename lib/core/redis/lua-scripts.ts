@@ -14,6 +14,7 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
   N_schedules: 'schedules',
   N_schedule_ticks: 'scheduleTicks',
   N_rate: 'rate',
+  N_paused: 'paused',
 };
 
 /**
@@ -122,6 +123,8 @@ export const scripts = {
   enqueue: load('enqueue'),
   dequeue: load('dequeue'),
   dequeueLimited: load('dequeue_limited'),
+  pause: load('pause'),
+  resume: load('resume'),
   requeueLost: load('requeue_lost'),
   requeueDead: load('requeue_dead'),
   schedule: load('schedule'),

@@ -8,20 +8,29 @@
 -- KEYS[2]  N_noti        list of notifications, one per task
 -- KEYS[3]  N_processing  hash: slot id -> task bytes
 -- KEYS[4]  N_rate        sorted set: one member per task started in the last window
+-- KEYS[5]  N_paused      string: exists while the queue is paused
 -- ARGV[1]  how many notifications the caller already popped with BLPOP (0 or 1)
 -- ARGV[2]  the most tasks started per window
 -- ARGV[3]  the window, in ms
 -- ARGV[4..] ids of the caller's free slots, in the order they should be filled
 --
 -- Returns { ms until the limit lets another task start (0 if it did not stop this call),
--- the tasks taken }. A held notification the limit leaves unused is put back.
+-- the tasks taken }, or the string 'paused' like dequeue.lua (the log is left alone: a
+-- paused queue starts nothing). A held notification the limit or the pause leaves unused is
+-- put back.
+local held = tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  if held == 1 then
+    redis.call('RPUSH', KEYS[2], '1')
+  end
+  return 'paused'
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
 local allowed = limit - redis.call('ZCARD', KEYS[4])
-local held = tonumber(ARGV[1])
 local wanted = math.min(#ARGV - 3, allowed)
 if wanted <= 0 then
   if held == 1 then

@@ -41,11 +41,8 @@ export class Fetcher {
    */
   private heldNotification: WorkerQueue | undefined;
   private wake: (() => void) | undefined;
-  /** Whether some queue has a rate limit (else the loop never looks at limits). */
-  private readonly limits: boolean;
 
   constructor(private readonly deps: FetcherDeps) {
-    this.limits = deps.queues.some((queue) => queue.rateLimit !== undefined);
     for (const queue of deps.queues)
       this.queueByNotificationKey.set(queue.keys.notifications, queue);
     this.notificationKeys = deps.queues.map((queue) => queue.keys.notifications);
@@ -87,23 +84,26 @@ export class Fetcher {
         this.wake = undefined;
         continue;
       }
-      // Queues their rate limit holds back sit out until it lets them go again.
+      // Queues their rate limit or a pause holds back sit out until they may go again.
       let open = deps.queues;
       let blockFor = deps.dequeueTimeout;
-      if (this.limits) {
+      if (this.anyHeldBack()) {
         const now = performance.now();
         let reopens = Infinity;
         open = deps.queues.filter((queue) => {
-          if (queue.limitedUntil === 0) return true;
-          if (queue.limitedUntil <= now) {
+          const until = Math.max(queue.limitedUntil, queue.pausedUntil);
+          if (until === 0) return true;
+          if (until <= now) {
             queue.limitedUntil = 0;
+            queue.pausedUntil = 0;
             drained = false; // its tasks are waiting: take them without blocking
             return true;
           }
-          reopens = Math.min(reopens, queue.limitedUntil);
+          reopens = Math.min(reopens, until);
           return false;
         });
-        // A held notification is used first: the script puts it back if the window is full.
+        // A held notification is used first: the script puts it back if the window is full
+        // or the queue is paused.
         if (open.length === 0 && this.heldNotification === undefined) {
           deps.pool.giveBack(free);
           await this.pause(reopens - now);
@@ -149,6 +149,22 @@ export class Fetcher {
         await this.pause(DEFAULT_ERROR_BACKOFF);
       }
     }
+  }
+
+  /** Whether a rate limit or a pause holds some queue back (the common answer is no, and cheap). */
+  private anyHeldBack(): boolean {
+    for (const queue of this.deps.queues) {
+      if (queue.limitedUntil !== 0 || queue.pausedUntil !== 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A queue was resumed (a message on its wake channel): if the loop sits its pause out, it
+   * looks again now, ending a BLPOP over the other queues too.
+   */
+  resumed(queue: WorkerQueue): void {
+    if (queue.resumed()) this.interrupt();
   }
 
   private connected(): boolean {

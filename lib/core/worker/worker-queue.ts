@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { TRACKED_PENDING_TTL } from '../defaults.js';
+import { DEFAULT_DEQUEUE_TIMEOUT, TRACKED_PENDING_TTL } from '../defaults.js';
 import { DelayedError } from '../errors.js';
 import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
 import type { Queue } from '../queue/queue.js';
@@ -22,11 +22,23 @@ export class WorkerQueue {
   readonly rateLimit: Queue['rateLimit'];
   /** While the rate limit holds tasks back: until when (performance.now() ms); else 0. */
   limitedUntil = 0;
+  /**
+   * While the queue is paused: when to look again (performance.now() ms), unless a resume
+   * message comes first; else 0.
+   */
+  pausedUntil = 0;
+  /** Resume messages heard so far: a dequeue answered "paused" after one is not believed. */
+  private resumes = 0;
 
   constructor(
     queue: Queue,
     /** The worker's command connection. */
     readonly redis: Redis,
+    /**
+     * How long a paused queue sits out before the next look, should the resume message be
+     * lost (ms): the worker's dequeueTimeout, the longest it waits for anything.
+     */
+    private readonly pauseLook: number = DEFAULT_DEQUEUE_TIMEOUT,
   ) {
     this.name = queue.name;
     this.keys = queue.keys;
@@ -43,26 +55,59 @@ export class WorkerQueue {
     slotIds: readonly (string | Buffer)[],
   ): Promise<Buffer[]> {
     if (this.rateLimit !== undefined) return this.dequeueLimited(heldNotifications, slotIds);
-    return (await scripts.dequeue.run(this.redis, this.keys, [
+    const resumes = this.resumes;
+    const reply = (await scripts.dequeue.run(this.redis, this.keys, [
       String(heldNotifications),
       ...slotIds,
-    ])) as Buffer[];
+    ])) as Buffer[] | Buffer;
+    if (Array.isArray(reply)) return reply;
+    this.sitOutPause(resumes);
+    return [];
   }
 
-  /** A dequeue within the rate limit; notes how long the limit holds the queue back. */
+  /**
+   * A dequeue within the rate limit; notes how long the limit (or a pause) holds the queue
+   * back.
+   */
   private async dequeueLimited(
     heldNotifications: 0 | 1,
     slotIds: readonly (string | Buffer)[],
   ): Promise<Buffer[]> {
     const { max, window } = this.rateLimit!;
-    const [wait, tasks] = (await scripts.dequeueLimited.run(this.redis, this.keys, [
+    const resumes = this.resumes;
+    const reply = (await scripts.dequeueLimited.run(this.redis, this.keys, [
       String(heldNotifications),
       String(max),
       String(window),
       ...slotIds,
-    ])) as [number, Buffer[]];
+    ])) as [number, Buffer[]] | Buffer;
+    if (!Array.isArray(reply)) {
+      this.sitOutPause(resumes);
+      return [];
+    }
+    const [wait, tasks] = reply;
     this.limitedUntil = wait > 0 ? performance.now() + wait : 0;
     return tasks;
+  }
+
+  /**
+   * The queue answered "paused": sit out until the next look, unless a resume message came
+   * while the dequeue was on its way (the message and the reply travel on two connections, in
+   * either order; waiting for a message already heard would cost a whole look).
+   */
+  private sitOutPause(resumesBefore: number): void {
+    this.pausedUntil = this.resumes === resumesBefore ? performance.now() + this.pauseLook : 0;
+  }
+
+  /**
+   * A resume message was heard: the queue is looked at again now. Returns whether the queue
+   * sat a pause out (so the fetch loop, which may wait without it, must be woken).
+   */
+  resumed(): boolean {
+    this.resumes++;
+    const satOut = this.pausedUntil !== 0;
+    this.pausedUntil = 0;
+    return satOut;
   }
 
   /** Ends the processing of the tasks held by these slots. */

@@ -96,7 +96,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const commandsLoss = new ConnectionLoss(this.commands);
     const closed = () => this.state === 'closed';
 
-    this.queues = options.queues.map((queue) => new WorkerQueue(queue, this.commands));
+    this.queues = options.queues.map(
+      (queue) => new WorkerQueue(queue, this.commands, this.settings.dequeueTimeout),
+    );
     this.pool = new SlotPool(
       this.commands,
       this.settings.concurrency,
@@ -121,6 +123,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.logger,
       this.settings.redisTimeout,
       this.subscriber,
+      (name) => {
+        for (const queue of this.queues) if (queue.name === name) this.fetcher.resumed(queue);
+      },
     );
     this.fetcher = new Fetcher({
       queues: this.queues,
