@@ -36,11 +36,17 @@ export function pageRequest(values: CommandInput['values']): PageRequest {
  * The line under a page: which entries it showed out of how many, and the option that
  * shows the next page.
  */
-export function pageFooter(page: PageRequest, shown: number, total: number, what: string): string {
+export function pageFooter(
+  page: PageRequest,
+  shown: number,
+  total: number,
+  what: string,
+  queue: string,
+): string {
   if (shown === 0) {
     return page.offset === 0
-      ? `No ${what}.`
-      : `No ${what} from offset ${page.offset} (${total} in all).`;
+      ? `No ${what} in ${queue}.`
+      : `No ${what} in ${queue} from offset ${page.offset} (${total} in all).`;
   }
   const last = page.offset + shown;
   const next = last < total ? ` Next page: --offset ${last}` : '';

@@ -150,6 +150,8 @@ describe('the nestjs-delayed command', () => {
       'dead list',
       'dead purge',
       'schedules',
+      'pause',
+      'resume',
     ]) {
       assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'), command);
     }
@@ -223,6 +225,8 @@ describe('the nestjs-delayed command', () => {
       (q) => q.queue,
     );
     assert.ok(names.includes(main.name), names.join());
+    // Its only keys are dead letters now: still found.
+    assert.ok(names.includes(other.name), names.join());
   });
 
   it('running: each task with its worker id and liveness', async () => {
@@ -400,6 +404,26 @@ describe('the nestjs-delayed command', () => {
       purged: 1,
     });
     assert.equal(await db.redis.exists(main.keys.dead), 0);
+  });
+
+  it('pause and resume: the pause key, the paused column, and no change when repeated', async () => {
+    const paused = await json<{ pausedAt: number }>('pause', other.name);
+    assert.equal(await other.isPaused(), true);
+    assert.deepEqual(paused, {
+      queue: other.name,
+      paused: true,
+      changed: true,
+      pausedAt: Number(await db.redis.get(other.keys.paused)),
+    });
+    assert.match(await text('pause', other.name), /was paused already since \d{4}-/);
+    assert.equal(row(await text('stats', other.name), other.name)[6], 'yes');
+    assert.match(await text('resume', other.name), /^Resumed /);
+    assert.equal(await db.redis.exists(other.keys.paused), 0);
+    assert.deepEqual(await json('resume', other.name), {
+      queue: other.name,
+      paused: false,
+      changed: false,
+    });
   });
 
   it('refuses a wrong command line with exit code 2 before touching Redis', async () => {

@@ -40,7 +40,7 @@ export const deadListCommand: Command = {
       bytes: letter.task,
     }));
     output.result({ queue: queue.name, total, offset: page.offset, items }, () => {
-      const footer = pageFooter(page, items.length, total, 'dead letters');
+      const footer = pageFooter(page, items.length, total, 'dead letters', queue.name);
       if (items.length === 0) return footer;
       const table = renderTable(
         [

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { cancelCommand } from './cancel.js';
 import { DEAD_LETTER_COMMANDS } from './dead-letters.js';
+import { pauseCommand, resumeCommand } from './pause.js';
 import { schedulesCommand } from './schedules.js';
 import { statsCommand } from './stats.js';
 import { runningCommand, scheduledCommand, waitingCommand } from './task-lists.js';
@@ -14,4 +15,6 @@ export const COMMANDS: readonly Command[] = [
   cancelCommand,
   ...DEAD_LETTER_COMMANDS,
   schedulesCommand,
+  pauseCommand,
+  resumeCommand,
 ];

@@ -98,7 +98,7 @@ export const waitingCommand: Command = {
     ]);
     const items = tasks.map((task, i) => ({ index: page.offset + i, task }));
     output.result({ queue: queue.name, total, offset: page.offset, items }, () => {
-      const footer = pageFooter(page, items.length, total, 'waiting tasks');
+      const footer = pageFooter(page, items.length, total, 'waiting tasks', queue.name);
       if (items.length === 0) return footer;
       const table = renderTable(
         [{ header: 'INDEX', align: 'right' }, { header: 'TASK' }, { header: 'ARGS' }],
@@ -132,7 +132,7 @@ export const scheduledCommand: Command = {
       session.now(),
     ]);
     output.result({ queue: queue.name, total, offset: page.offset, items: entries }, () => {
-      const footer = pageFooter(page, entries.length, total, 'scheduled tasks');
+      const footer = pageFooter(page, entries.length, total, 'scheduled tasks', queue.name);
       if (entries.length === 0) return footer;
       const table = renderTable(
         [
