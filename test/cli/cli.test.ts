@@ -338,7 +338,7 @@ describe('the nestjs-delayed command', () => {
         error: string;
         funcPath: string;
         task: { args: unknown[] };
-        bytes: string;
+        taskBase64: string;
       }[];
     }>('dead', 'list', main.name);
     assert.equal(list.total, 3);
@@ -353,7 +353,7 @@ describe('the nestjs-delayed command', () => {
       [0, 1, 2].map((i) => [i, 'failed', `failure number ${i}`, 'T:fail', [i]]),
     );
     // The task's bytes travel as base64, exactly as they were in the queue.
-    const bytes = Buffer.from(list.items[2]!.bytes, 'base64');
+    const bytes = Buffer.from(list.items[2]!.taskBase64, 'base64');
     assert.deepEqual((await main.deadLetters.list(2, 1))[0]!.task, bytes);
     const table = await text('dead', 'list', main.name);
     assert.deepEqual(row(table, '1').slice(2), ['failed', 'T:fail', '[1]', 'failure number 1']);

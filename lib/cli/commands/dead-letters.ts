@@ -37,7 +37,7 @@ export const deadListCommand: Command = {
       error: letter.error,
       funcPath: letter.funcPath,
       task: summarizeTask(letter.task),
-      bytes: letter.task,
+      taskBase64: letter.task,
     }));
     output.result({ queue: queue.name, total, offset: page.offset, items }, () => {
       const footer = pageFooter(page, items.length, total, 'dead letters', queue.name);
