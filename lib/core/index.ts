@@ -84,7 +84,8 @@ export {
   type RunningTask,
   type ScheduledEntry,
 } from './inspect/queue-inspector.js';
-export type { TaskSummary } from './inspect/task-summary.js';
+export { summarizeTask, type TaskSummary } from './inspect/task-summary.js';
+export { MAX_DURATION, MAX_INSPECT_PAGE } from './limits.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';
