@@ -2,7 +2,6 @@
 // and the option tables an integration (such as the Nest module) resolves options with.
 // Wire internals (MessagePack helpers, key builders, scripts) stay inside.
 export { DEFAULT_DRAIN_TIMEOUT, DEFAULT_QUEUE_NAME, DEFAULT_RESULT_TIMEOUT } from './defaults.js';
-export { MAX_DURATION } from './limits.js';
 export {
   ConnectionLostError,
   DelayedError,

@@ -140,6 +140,18 @@ export class InlineDelayedQueue extends DelayedQueue {
     return Promise.resolve(this.#runner.scheduledCount(this.#name));
   }
 
+  override pause(): Promise<boolean> {
+    return Promise.resolve(this.#runner.pause(this.#name));
+  }
+
+  override resume(): Promise<boolean> {
+    return Promise.resolve(this.#runner.resume(this.#name));
+  }
+
+  override isPaused(): Promise<boolean> {
+    return Promise.resolve(this.#runner.isPaused(this.#name));
+  }
+
   override get schedules(): DelayedSchedules {
     return (this.#inlineSchedules ??= new InlineDelayedSchedules(
       this.#runner,

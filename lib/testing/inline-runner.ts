@@ -118,6 +118,8 @@ export class InlineRunner {
   private readonly tracked = new Map<string, TaskRecord>();
   private readonly uniqueHolders = new Map<string, TaskRecord>();
   private readonly letters = new Map<string, DeadLetter[]>();
+  /** Queues paused: their tasks wait (and drain() does not wait for them) until resumed. */
+  private readonly paused = new Set<string>();
   private seq = 0;
   private letterSeq = 0;
   private started = false;
@@ -368,13 +370,35 @@ export class InlineRunner {
     }
   }
 
-  /** Runs one attempt of the oldest waiting task and returns it, or undefined if none waits. */
+  /**
+   * Runs one attempt of the oldest waiting task of a queue that is not paused and returns
+   * it, or undefined if none waits.
+   */
   async runNext(): Promise<InlineTask | undefined> {
     this.requireStarted('runNext()');
-    const record = this.waiting.shift();
-    if (record === undefined) return undefined;
-    await this.begin(record);
+    const index = this.waiting.findIndex((record) => !this.paused.has(record.queue));
+    if (index < 0) return undefined;
+    const [record] = this.waiting.splice(index, 1);
+    await this.begin(record!);
     return record;
+  }
+
+  /** Pauses a queue as `Queue.pause()` does: its tasks wait until resumed. */
+  pause(queue: string): boolean {
+    if (this.paused.has(queue)) return false;
+    this.paused.add(queue);
+    return true;
+  }
+
+  /** Resumes a paused queue; its waiting tasks start as a worker's would. */
+  resume(queue: string): boolean {
+    if (!this.paused.delete(queue)) return false;
+    if (this.options.runMode === 'immediate' && this.started) this.pumpSoon();
+    return true;
+  }
+
+  isPaused(queue: string): boolean {
+    return this.paused.has(queue);
   }
 
   /**
@@ -437,14 +461,17 @@ export class InlineRunner {
     }
     record.state = 'waiting';
     this.waiting.push(record);
-    if (this.options.runMode === 'immediate' && this.started && !this.pumpQueued) {
-      this.pumpQueued = true;
-      // The next turn, not now: the caller of delay() goes on first, as with a real queue.
-      setImmediate(() => {
-        this.pumpQueued = false;
-        this.startWaiting();
-      });
-    }
+    if (this.options.runMode === 'immediate' && this.started) this.pumpSoon();
+  }
+
+  /** Starts the waiting tasks on the next turn, not now: the caller goes on first, as with a real queue. */
+  private pumpSoon(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.startWaiting();
+    });
   }
 
   private entryOf(record: TaskRecord): HandlerEntry | undefined {
@@ -455,7 +482,10 @@ export class InlineRunner {
     if (this.stopped) return;
     const queued = this.waiting;
     this.waiting = [];
-    for (const record of queued) void this.begin(record);
+    for (const record of queued) {
+      if (this.paused.has(record.queue)) this.waiting.push(record);
+      else void this.begin(record);
+    }
   }
 
   /** Starts an attempt; its promise never rejects. */

@@ -528,6 +528,29 @@ describe('DelayedTestingModule', () => {
     assert.equal(Slow.started, 2);
   });
 
+  it('holds a paused queue until it is resumed, as workers do', async () => {
+    Pipeline.order = [];
+    await using([Pipeline], async (moduleRef, tasks) => {
+      const queue = moduleRef.get(DelayedQueue);
+      assert.equal(await queue.pause(), true);
+      assert.equal(await queue.pause(), false);
+      await queue.delay(Pipeline, 'first', 1);
+      await tasks.drain();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(
+        Pipeline.order,
+        [],
+        'nothing of a paused queue runs, and drain() does not wait for it',
+      );
+      assert.equal(await queue.isPaused(), true);
+      assert.equal(await tasks.runNext(), undefined);
+      assert.equal(await queue.resume(), true);
+      await tasks.drain();
+      assert.deepEqual(Pipeline.order, ['first 1', 'second 2']);
+      assert.equal(await queue.resume(), false);
+    });
+  });
+
   it('schedules a rate-limited attempt again without spending a retry', async () => {
     Slow.started = 0;
     await using([Slow], async (moduleRef, tasks) => {
