@@ -34,6 +34,13 @@ export interface WorkerHooks {
    * BullMQ: the processor returns the job's data).
    */
   readonly echo?: boolean;
+  /**
+   * Everything an operator turns on, as a production app would (see scenarios/operate.ts):
+   * listeners on the worker's task events, Prometheus counters and a duration histogram fed
+   * by them; ours also publishes its events for other processes and traces every run with
+   * OpenTelemetry.
+   */
+  readonly instrumented?: boolean;
 }
 
 /** A worker whose connections are set up but which does not fetch yet. */
