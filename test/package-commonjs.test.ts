@@ -48,6 +48,8 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
 import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
+// With no OpenTelemetry SDK registered, tracing is a no-op: the task runs as without it.
+import { DelayedTracingModule } from 'nestjs-delayed/tracing';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -63,7 +65,10 @@ class Greeter {
 }
 
 @Module({
-  imports: [DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } })],
+  imports: [
+    DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } }),
+    DelayedTracingModule.forRoot(),
+  ],
   providers: [Greeter],
 })
 class AppModule {}
@@ -169,6 +174,7 @@ describe('the packed package', () => {
       const js = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
       assert.match(js, /require\("nestjs-delayed"\)/);
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
+      assert.match(js, /require\("nestjs-delayed\/tracing"\)/);
 
       const queue = uniqueName('cjs');
       const run = spawnSync(process.execPath, ['dist/main.js', db.server.url, queue], {
