@@ -49,6 +49,8 @@ import { NestFactory } from '@nestjs/core';
 import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
 import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
 import { DelayedTestingModule, InlineTasks } from 'nestjs-delayed/testing';
+// With no OpenTelemetry SDK registered, tracing is a no-op: the task runs as without it.
+import { DelayedTracingModule } from 'nestjs-delayed/tracing';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -64,7 +66,10 @@ class Greeter {
 }
 
 @Module({
-  imports: [DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } })],
+  imports: [
+    DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } }),
+    DelayedTracingModule.forRoot(),
+  ],
   providers: [Greeter],
 })
 class AppModule {}
@@ -183,6 +188,7 @@ describe('the packed package', () => {
       assert.match(js, /require\("nestjs-delayed"\)/);
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
       assert.match(js, /require\("nestjs-delayed\/testing"\)/);
+      assert.match(js, /require\("nestjs-delayed\/tracing"\)/);
 
       const queue = uniqueName('cjs');
       const run = spawnSync(process.execPath, ['dist/main.js', db.server.url, queue], {

@@ -41,6 +41,20 @@ describe('the package', () => {
     }
     assert.ok('waitForDrained' in core, 'the engine has its own waitForDrained');
     assert.ok(!('DelayedTestingModule' in api), 'the testing module stays out of the main entry');
+    const tracing = await import('nestjs-delayed/tracing');
+    for (const name of ['DelayedTracingModule', 'tracingInstrument', 'traceContextInjector']) {
+      assert.ok(name in tracing, `nestjs-delayed/tracing exports ${name}`);
+    }
+  });
+
+  it('loads @opentelemetry/api only from nestjs-delayed/tracing, which nothing else imports', () => {
+    const outside = tsFiles(libDir).filter((file) => !file.startsWith(tracingDir));
+    assert.ok(outside.length > 5);
+    for (const file of outside) {
+      const source = readFileSync(file, 'utf8');
+      assert.doesNotMatch(source, /from '@opentelemetry\//, `${file} imports OpenTelemetry`);
+      assert.doesNotMatch(source, /from '[./]+tracing\//, `${file} imports the tracing entry`);
+    }
   });
 
   it('keeps the engine free of Nest: lib/core never imports @nestjs/*', () => {
@@ -74,6 +88,7 @@ describe('the package', () => {
 const libDir = fileURLToPath(new URL('../../lib/', import.meta.url));
 const coreDir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
 const testingDir = fileURLToPath(new URL('../../lib/testing/', import.meta.url));
+const tracingDir = fileURLToPath(new URL('../../lib/tracing/', import.meta.url));
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

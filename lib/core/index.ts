@@ -51,6 +51,7 @@ export {
   type Task,
 } from './protocol/task.js';
 export { type DeadLetter, type DeadLetterReason, DeadLetters } from './queue/dead-letters.js';
+export type { NodeTaskOptions } from './queue/node-task-options.js';
 export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './queue/queue.js';
 export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
 export { type DrainOptions, type QueueWork, waitForDrained } from './queue/wait-for-drained.js';
