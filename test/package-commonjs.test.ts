@@ -48,6 +48,9 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
 import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
+import { DelayedHealthIndicator, DelayedHealthModule } from 'nestjs-delayed/health';
+import { DelayedMetricsModule } from 'nestjs-delayed/metrics';
+import { Registry } from 'prom-client';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -62,8 +65,14 @@ class Greeter {
   }
 }
 
+const registry = new Registry();
+
 @Module({
-  imports: [DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } })],
+  imports: [
+    DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } }),
+    DelayedMetricsModule.forRoot({ registry }),
+    DelayedHealthModule,
+  ],
   providers: [Greeter],
 })
 class AppModule {}
@@ -82,6 +91,13 @@ async function main(): Promise<void> {
   const said = await done;
   clearTimeout(timer);
   console.log('task ran: ' + said + ' on ' + engine.name + ' (RETRY_FOREVER ' + RETRY_FOREVER + ')');
+  // The subpaths: the metrics count the task, the health indicator reports.
+  const counted = /delayed_tasks_completed_total\\{queue="[^"]+",task="Greeter:greet"\\} 1/;
+  for (let i = 0; i < 100 && !counted.test(await registry.metrics()); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const health = await app.get(DelayedHealthIndicator).isHealthy();
+  console.log('metrics counted: ' + counted.test(await registry.metrics()) + ', health: ' + health.delayed.status);
   await app.close();
 }
 
@@ -147,7 +163,7 @@ describe('the packed package', () => {
   });
 
   it(
-    'runs a task in a CommonJS Nest app compiled with moduleResolution node',
+    'runs a task in a CommonJS Nest app compiled with moduleResolution node, with the metrics and health subpaths',
     { skip: canRequireEsm ? false : 'this Node cannot require() an ES module (20.19+, 22.12+)' },
     () => {
       const app = join(work, 'app');
@@ -169,6 +185,8 @@ describe('the packed package', () => {
       const js = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
       assert.match(js, /require\("nestjs-delayed"\)/);
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
+      assert.match(js, /require\("nestjs-delayed\/metrics"\)/);
+      assert.match(js, /require\("nestjs-delayed\/health"\)/);
 
       const queue = uniqueName('cjs');
       const run = spawnSync(process.execPath, ['dist/main.js', db.server.url, queue], {
@@ -181,6 +199,7 @@ describe('the packed package', () => {
       assert.equal(run.signal, null, `the app was killed (timeout?)\n${output}`);
       assert.equal(run.status, 0, `the app failed\n${output}`);
       assert.match(run.stdout, new RegExp(`task ran: hello commonjs on ${queue}`), output);
+      assert.match(run.stdout, /metrics counted: true, health: up/, output);
     },
   );
 });
