@@ -110,7 +110,10 @@ describe('DelayedHealthIndicator', () => {
       limits: { maxWaiting: 10, maxDead: 0, maxLateness: 60_000 },
     });
     await app.get(DelayedQueue).delay(Jobs, 'ok');
-    await eventually(async () => (await db.redis.llen(queue)) === 0);
+    await eventually(
+      async () =>
+        (await db.redis.llen(queue)) === 0 && (await db.redis.hlen(`${queue}_processing`)) === 0,
+    );
     for (const route of ['plain', 'limits']) {
       const [status, body] = await get(route);
       assert.equal(status, 200, JSON.stringify(body));
