@@ -116,7 +116,18 @@ export function delayedProviders(
   ];
 }
 
-/** Tokens other modules may inject. */
+/**
+ * Tokens other modules may inject. The handler registry and the resolved options are for
+ * this package's own add-on modules (metrics, health), which live outside this module.
+ */
 export function delayedExports(queues: readonly string[]): NonNullable<DynamicModule['exports']> {
-  return [DelayedQueue, Sweeper, DELAYED_CONNECTION, DelayedHost, ...queues.map(getQueueToken)];
+  return [
+    DelayedQueue,
+    Sweeper,
+    DELAYED_CONNECTION,
+    DelayedHost,
+    DELAYED_HANDLERS,
+    DELAYED_RESOLVED_OPTIONS,
+    ...queues.map(getQueueToken),
+  ];
 }

@@ -51,6 +51,9 @@ import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
 import { DelayedTestingModule, InlineTasks } from 'nestjs-delayed/testing';
 // With no OpenTelemetry SDK registered, tracing is a no-op: the task runs as without it.
 import { DelayedTracingModule } from 'nestjs-delayed/tracing';
+import { DelayedHealthIndicator, DelayedHealthModule } from 'nestjs-delayed/health';
+import { DelayedMetricsModule } from 'nestjs-delayed/metrics';
+import { Registry } from 'prom-client';
 
 const [url, queueName] = process.argv.slice(2);
 
@@ -65,10 +68,14 @@ class Greeter {
   }
 }
 
+const registry = new Registry();
+
 @Module({
   imports: [
     DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } }),
     DelayedTracingModule.forRoot(),
+    DelayedMetricsModule.forRoot({ registry }),
+    DelayedHealthModule,
   ],
   providers: [Greeter],
 })
@@ -91,6 +98,13 @@ async function main(): Promise<void> {
   const said = await done;
   clearTimeout(timer);
   console.log('task ran: ' + said + ' on ' + engine.name + ' (RETRY_FOREVER ' + RETRY_FOREVER + ')');
+  // The subpaths: the metrics count the task, the health indicator reports.
+  const counted = /delayed_tasks_completed_total\\{queue="[^"]+",task="Greeter:greet"\\} 1/;
+  for (let i = 0; i < 100 && !counted.test(await registry.metrics()); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const health = await app.get(DelayedHealthIndicator).isHealthy();
+  console.log('metrics counted: ' + counted.test(await registry.metrics()) + ', health: ' + health.delayed.status);
   await app.close();
 
   // The same handler in process, without Redis, through the testing entry.
@@ -165,7 +179,7 @@ describe('the packed package', () => {
   });
 
   it(
-    'runs a task in a CommonJS Nest app compiled with moduleResolution node',
+    'runs a task in a CommonJS Nest app compiled with moduleResolution node, with the metrics and health subpaths',
     { skip: canRequireEsm ? false : 'this Node cannot require() an ES module (20.19+, 22.12+)' },
     () => {
       const app = join(work, 'app');
@@ -189,6 +203,8 @@ describe('the packed package', () => {
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
       assert.match(js, /require\("nestjs-delayed\/testing"\)/);
       assert.match(js, /require\("nestjs-delayed\/tracing"\)/);
+      assert.match(js, /require\("nestjs-delayed\/metrics"\)/);
+      assert.match(js, /require\("nestjs-delayed\/health"\)/);
 
       const queue = uniqueName('cjs');
       const run = spawnSync(process.execPath, ['dist/main.js', db.server.url, queue], {
@@ -202,6 +218,7 @@ describe('the packed package', () => {
       assert.equal(run.status, 0, `the app failed\n${output}`);
       assert.match(run.stdout, new RegExp(`task ran: hello commonjs on ${queue}`), output);
       assert.match(run.stdout, /inline ran: Greeter:greet inline/, output);
+      assert.match(run.stdout, /metrics counted: true, health: up/, output);
     },
   );
 });

@@ -45,6 +45,14 @@ describe('the package', () => {
     for (const name of ['DelayedTracingModule', 'tracingInstrument', 'traceContextInjector']) {
       assert.ok(name in tracing, `nestjs-delayed/tracing exports ${name}`);
     }
+    const metrics = await import('nestjs-delayed/metrics');
+    for (const name of ['DelayedMetricsModule', 'DelayedMetrics', 'DEFAULT_DURATION_BUCKETS']) {
+      assert.ok(name in metrics, `nestjs-delayed/metrics exports ${name}`);
+    }
+    const health = await import('nestjs-delayed/health');
+    for (const name of ['DelayedHealthModule', 'DelayedHealthIndicator']) {
+      assert.ok(name in health, `nestjs-delayed/health exports ${name}`);
+    }
   });
 
   it('loads @opentelemetry/api only from nestjs-delayed/tracing, which nothing else imports', () => {
@@ -55,6 +63,30 @@ describe('the package', () => {
       assert.doesNotMatch(source, /from '@opentelemetry\//, `${file} imports OpenTelemetry`);
       assert.doesNotMatch(source, /from '[./]+tracing\//, `${file} imports the tracing entry`);
     }
+  });
+
+  it('loads the optional peers only from the entry points that need them', () => {
+    // Every file the main and core entry points load, following relative imports.
+    const eager = new Set<string>();
+    const visit = (file: string): void => {
+      if (eager.has(file)) return;
+      eager.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const [, path] of source.matchAll(/(?:from|import)\s+'(\.[^']+)'/g)) {
+        visit(fileURLToPath(new URL(path!.replace(/\.js$/, '.ts'), `file://${file}`)));
+      }
+    };
+    visit(`${libDir}index.ts`);
+    visit(`${coreDir}index.ts`);
+    assert.ok(eager.size > 20);
+    for (const file of eager) {
+      assert.doesNotMatch(
+        readFileSync(file, 'utf8'),
+        /from '(prom-client|@nestjs\/terminus|@opentelemetry\/[^']+)'/,
+        `${file} is loaded by 'nestjs-delayed' or its core, yet imports an optional peer`,
+      );
+    }
+    assert.ok(![...eager].some((file) => /\/lib\/(metrics|health|testing|tracing)\//.test(file)));
   });
 
   it('keeps the engine free of Nest: lib/core never imports @nestjs/*', () => {
@@ -75,11 +107,13 @@ describe('the package', () => {
         assert.equal(path, './core/index.js', `${file} imports ${path}, past core's barrel`);
       }
     }
-    const testing = tsFiles(testingDir);
-    assert.ok(testing.length > 5);
-    for (const file of testing) {
-      for (const [, path] of readFileSync(file, 'utf8').matchAll(/from '(\.\.\/core\/[^']+)'/g)) {
-        assert.equal(path, '../core/index.js', `${file} imports ${path}, past core's barrel`);
+    // And the glue's own entry points one folder down.
+    for (const dir of ['testing', 'tracing', 'metrics', 'health']) {
+      for (const file of tsFiles(`${libDir}${dir}/`)) {
+        const source = readFileSync(file, 'utf8');
+        for (const [, path] of source.matchAll(/from '(\.\.\/core\/[^']+)'/g)) {
+          assert.equal(path, '../core/index.js', `${file} imports ${path}, past core's barrel`);
+        }
       }
     }
   });
@@ -87,7 +121,6 @@ describe('the package', () => {
 
 const libDir = fileURLToPath(new URL('../../lib/', import.meta.url));
 const coreDir = fileURLToPath(new URL('../../lib/core/', import.meta.url));
-const testingDir = fileURLToPath(new URL('../../lib/testing/', import.meta.url));
 const tracingDir = fileURLToPath(new URL('../../lib/tracing/', import.meta.url));
 
 function tsFiles(dir: string): string[] {
