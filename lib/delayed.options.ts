@@ -64,7 +64,7 @@ export interface DelayedModuleOptions {
 }
 
 export interface DelayedEventsOptions {
-  /** true: every event; a list: those events; false (default): none. */
+  /** true: every event but `started`; a list: those events; false (default): none. */
   publish?: boolean | QueueEventName[];
 }
 

@@ -35,12 +35,14 @@ export interface WorkerHooks {
    */
   readonly echo?: boolean;
   /**
-   * Everything an operator turns on, as a production app would (see scenarios/operate.ts):
-   * listeners on the worker's task events, Prometheus counters and a duration histogram fed
-   * by them; ours also publishes its events for other processes and traces every run with
-   * OpenTelemetry.
+   * Everything an operator turns on, as a production app would (see scenarios/operate.ts).
+   * Ours: DelayedMetricsModule's metrics, events published for other processes, and a span
+   * per run through DelayedTracingModule's instrument with an OpenTelemetry SDK that records
+   * 1 % of runs ('sampled') or every run ('recorded'). BullMQ: listeners on its worker's
+   * events feeding Prometheus counters and a duration histogram (it has no tracing of its
+   * own without another package; its events stream is always on).
    */
-  readonly instrumented?: boolean;
+  readonly instrumented?: 'untraced' | 'sampled' | 'recorded';
 }
 
 /** A worker whose connections are set up but which does not fetch yet. */

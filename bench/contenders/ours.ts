@@ -1,13 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import {
-  EventPublisher,
-  HandlerRegistry,
-  NodeTask,
-  Queue,
-  Scheduler,
-  Worker,
-} from '../../lib/core/index.js';
+import { HandlerRegistry, NodeTask, Queue, Scheduler, Worker } from '../../lib/core/index.js';
 import {
   type BenchWorker,
   type Contender,
@@ -17,7 +10,7 @@ import {
   TASK_NAME,
   type WorkerHooks,
 } from './contender.js';
-import { OperatorCounters } from './instrumentation.js';
+import { OurInstrumentation } from './our-instrumentation.js';
 
 /**
  * How long a new Worker is given to open its two connections before it is started. The
@@ -25,18 +18,6 @@ import { OperatorCounters } from './instrumentation.js';
  * millisecond, so this only keeps connecting off the clock. BullMQ gets the same pause.
  */
 export const CONNECT_SETTLE_MS = 100;
-
-/**
- * Everything an operator turns on for our worker: listeners on its task events feeding
- * Prometheus counters (as BullMQ's get), and the events published for other processes.
- */
-function instrumentWorker(worker: Worker, redis: Redis): void {
-  const counters = new OperatorCounters();
-  worker.on('active', (event) => counters.onStarted(event.queue, event.name));
-  worker.on('completed', (event) => counters.onCompleted(event.queue, event.name, event.duration));
-  worker.on('failed', (event) => counters.onFailed(event.queue, event.name ?? ''));
-  new EventPublisher(redis, { logger: silentLogger }).attach(worker);
-}
 
 /** nestjs-delayed's engine (lib/core), as a user of the package would call it. */
 export class OursContender implements Contender {
@@ -126,18 +107,26 @@ export class OursContender implements Contender {
       hooks.rateLimit === undefined
         ? this.q
         : new Queue(this.redis!, QUEUE_NAME, { rateLimit: hooks.rateLimit });
+    const instrumentation =
+      hooks.instrumented === undefined ? undefined : new OurInstrumentation(hooks.instrumented);
     const worker = new Worker({
       queues: [queue],
       handlers,
       concurrency: hooks.concurrency,
       logger: silentLogger,
+      ...(instrumentation?.instrument === undefined
+        ? {}
+        : { instrument: instrumentation.instrument }),
     });
     if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
-    if (hooks.instrumented) instrumentWorker(worker, this.redis!);
+    instrumentation?.attach(worker, this.redis!, QUEUE_NAME, handlers);
     await sleep(CONNECT_SETTLE_MS);
     return {
       start: () => worker.start(),
-      close: () => worker.close(),
+      close: async () => {
+        await worker.close();
+        await instrumentation?.close();
+      },
     };
   }
 

@@ -43,14 +43,14 @@ export async function timeDrain(
   contender: Contender,
   count: number,
   concurrency: number,
-  instrumented = false,
+  instrumented?: 'untraced' | 'sampled' | 'recorded',
 ): Promise<number> {
   await fill(contender, count);
   const completed = countdown(count);
   const worker = await contender.worker({
     concurrency,
     onCompleted: completed.tick,
-    ...(instrumented ? { instrumented } : {}),
+    ...(instrumented === undefined ? {} : { instrumented }),
   });
   try {
     const t0 = performance.now();

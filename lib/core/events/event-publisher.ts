@@ -2,17 +2,25 @@ import type { Redis } from 'ioredis';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import { queueKeys } from '../protocol/keys.js';
 import type { Worker } from '../worker/worker.js';
-import type { TaskFailedEvent } from '../worker/worker-events.js';
+import type {
+  TaskCompletedEvent,
+  TaskFailedEvent,
+  TaskStartedEvent,
+} from '../worker/worker-events.js';
+import { EventMessage } from './event-message.js';
 import {
-  encodeQueueEvents,
+  DEFAULT_PUBLISHED_EVENTS,
   EVENT_ERROR_LENGTH,
-  QUEUE_EVENT_NAMES,
-  type QueueEvent,
   type QueueEventName,
 } from './queue-event.js';
 
+/** The longest an event waits to be published, in ms. */
+export const PUBLISH_INTERVAL = 20;
+/** The most events in one message. */
+export const EVENTS_PER_MESSAGE = 1_000;
+
 export interface EventPublisherOptions {
-  /** The events to publish; default all of them. */
+  /** The events to publish; default every one but `started` (DEFAULT_PUBLISHED_EVENTS). */
   readonly events?: readonly QueueEventName[];
   readonly logger: DelayedLogger;
 }
@@ -21,12 +29,17 @@ export interface EventPublisherOptions {
  * Publishes a worker's task events for other processes (QueueEvents) on each queue's
  * `N_events` channel. Pub/Sub stores nothing in Redis, so this costs no memory however many
  * tasks run; a process that is not subscribed (or is reconnecting) misses what is said
- * meanwhile. The events of one turn of the event loop travel together, one PUBLISH per
- * queue, so the cost per task is a push onto an array.
+ * meanwhile. Events travel together, one PUBLISH per queue every PUBLISH_INTERVAL ms (or
+ * every EVENTS_PER_MESSAGE events), each a compact tuple: a PUBLISH costs Redis the same
+ * work whatever it carries, and Redis is what a busy worker waits on, so few and full
+ * messages keep the drain fast. Each event is written straight into its message's bytes.
  */
 export class EventPublisher {
-  private pending = new Map<string, QueueEvent[]>();
-  private scheduled = false;
+  /** The message being written for each queue (kept: its buffer is reused). */
+  private readonly messages = new Map<string, EventMessage>();
+  /** Encoded strings the messages share (see EventMessage). */
+  private readonly strings = new Map<string, Buffer>();
+  private timer: NodeJS.Timeout | undefined;
   private readonly wanted: ReadonlySet<QueueEventName>;
   private lastError = '';
 
@@ -34,70 +47,91 @@ export class EventPublisher {
     private readonly redis: Redis,
     private readonly options: EventPublisherOptions,
   ) {
-    this.wanted = new Set(options.events ?? QUEUE_EVENT_NAMES);
+    this.wanted = new Set(options.events ?? DEFAULT_PUBLISHED_EVENTS);
   }
 
   /** Starts publishing the worker's events (call before it starts). */
   attach(worker: Worker): void {
-    const want = (name: QueueEventName) => this.wanted.has(name);
-    if (want('started')) {
-      worker.on('active', (event) =>
-        this.add({
-          ...base('started', event.queue, event.name, event.id, event.workerId),
-        }),
-      );
-    }
-    if (want('completed')) {
-      worker.on('completed', (event) =>
-        this.add({
-          ...base('completed', event.queue, event.name, event.id, event.workerId),
-          duration: event.duration,
-        }),
-      );
-    }
-    if (want('retried') || want('failed') || want('interrupted')) {
-      worker.on('failed', (event) => {
-        const name = failedEventName(event);
-        if (!want(name)) return;
-        this.add({
-          ...base(name, event.queue, event.name, event.id, event.workerId),
-          duration: event.duration ?? null,
-          error: errorMessage(event.error).slice(0, EVENT_ERROR_LENGTH),
-          outcome:
-            event.outcome === 'buried'
-              ? 'dead-lettered'
-              : event.outcome === 'dropped'
-                ? 'dropped'
-                : null,
-          retryIn: event.retryIn ?? null,
-        });
-      });
+    const { wanted } = this;
+    if (wanted.has('started')) worker.on('active', this.started);
+    if (wanted.has('completed')) worker.on('completed', this.completed);
+    if (wanted.has('retried') || wanted.has('failed') || wanted.has('interrupted')) {
+      worker.on('failed', this.failed);
     }
   }
 
-  private add(event: QueueEvent): void {
-    let list = this.pending.get(event.queue);
-    if (list === undefined) {
-      list = [];
-      this.pending.set(event.queue, list);
+  private readonly started = (event: TaskStartedEvent): void => {
+    this.message(event.queue).add(
+      'started',
+      event.name,
+      event.id,
+      event.workerId,
+      Date.now(),
+      null,
+      null,
+      null,
+      null,
+    );
+  };
+
+  private readonly completed = (event: TaskCompletedEvent): void => {
+    this.message(event.queue).add(
+      'completed',
+      event.name,
+      event.id,
+      event.workerId,
+      Date.now(),
+      event.duration,
+      null,
+      null,
+      null,
+    );
+  };
+
+  private readonly failed = (event: TaskFailedEvent): void => {
+    const name: QueueEventName =
+      event.outcome === 'retried'
+        ? 'retried'
+        : event.outcome === 'interrupted'
+          ? 'interrupted'
+          : 'failed';
+    if (!this.wanted.has(name)) return;
+    this.message(event.queue).add(
+      name,
+      event.name,
+      event.id,
+      event.workerId,
+      Date.now(),
+      event.duration,
+      errorMessage(event.error).slice(0, EVENT_ERROR_LENGTH),
+      event.outcome === 'buried' ? 'dead-lettered' : event.outcome === 'dropped' ? 'dropped' : null,
+      event.retryIn,
+    );
+  };
+
+  /** The message of `queue` being written, sent at once when it is full, else soon. */
+  private message(queue: string): EventMessage {
+    let message = this.messages.get(queue);
+    if (message === undefined) {
+      message = new EventMessage(queue, this.strings);
+      this.messages.set(queue, message);
     }
-    list.push(event);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    if (message.count >= EVENTS_PER_MESSAGE) this.flush();
+    this.timer ??= setTimeout(this.flush, PUBLISH_INTERVAL);
+    return message;
   }
 
   private readonly flush = (): void => {
-    this.scheduled = false;
-    const pending = this.pending;
-    this.pending = new Map();
-    // Disconnected: the events are dropped (no offline queue); listeners are told "at most once".
-    if (this.redis.status !== 'ready') return;
-    const pipeline = this.redis.pipeline();
-    for (const [queue, events] of pending) {
-      pipeline.publish(queueKeys(queue).events, encodeQueueEvents(events));
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const taken: [string, Buffer][] = [];
+    for (const [queue, message] of this.messages) {
+      if (message.count > 0) taken.push([queue, message.take()]);
     }
+    // Disconnected: the events are dropped (no offline queue); listeners are told "at most once".
+    if (taken.length === 0 || this.redis.status !== 'ready') return;
+    const pipeline = this.redis.pipeline();
+    for (const [queue, bytes] of taken) pipeline.publish(queueKeys(queue).events, bytes);
     pipeline.exec().then(
       () => (this.lastError = ''),
       (error: unknown) => {
@@ -109,36 +143,4 @@ export class EventPublisher {
       },
     );
   };
-}
-
-function base(
-  event: QueueEventName,
-  queue: string,
-  name: string | null,
-  id: string | undefined,
-  workerId: string,
-): QueueEvent {
-  return {
-    event,
-    queue,
-    name,
-    id: id ?? null,
-    workerId,
-    at: Date.now(),
-    duration: null,
-    error: null,
-    outcome: null,
-    retryIn: null,
-  };
-}
-
-function failedEventName(event: TaskFailedEvent): QueueEventName {
-  switch (event.outcome) {
-    case 'retried':
-      return 'retried';
-    case 'interrupted':
-      return 'interrupted';
-    default:
-      return 'failed';
-  }
 }

@@ -1,4 +1,4 @@
-import { decodeMsgpack, encodeMsgpack } from '../protocol/msgpack.js';
+import { decodeMsgpack } from '../protocol/msgpack.js';
 
 /** What a worker can tell other processes about a task of a queue. */
 export type QueueEventName =
@@ -15,6 +15,17 @@ export type QueueEventName =
 
 export const QUEUE_EVENT_NAMES: readonly QueueEventName[] = [
   'started',
+  'completed',
+  'retried',
+  'failed',
+  'interrupted',
+];
+
+/**
+ * What `publish: true` publishes: every event but `started`, which doubles the traffic and
+ * is rarely wanted from afar (name it in a list to have it).
+ */
+export const DEFAULT_PUBLISHED_EVENTS: readonly QueueEventName[] = [
   'completed',
   'retried',
   'failed',
@@ -45,10 +56,11 @@ export interface QueueEvent {
 /** The longest error message an event carries: an event is a notice, not a log. */
 export const EVENT_ERROR_LENGTH = 1_024;
 
-/** One message on `N_events`: the events of one queue a worker saw in one turn, in order. */
-export function encodeQueueEvents(events: readonly QueueEvent[]): Buffer {
-  return encodeMsgpack(events);
-}
+/*
+ * On the wire (see EventMessage, which writes it): one message is the MessagePack array
+ * [queue, event, event, …], each event the tuple [event, name, id, workerId, at, duration,
+ * error, outcome, retryIn], nil where a field does not apply.
+ */
 
 /** Reads a message of `N_events`; events it cannot read are left out, never thrown. */
 export function decodeQueueEvents(message: Buffer): QueueEvent[] {
@@ -58,12 +70,26 @@ export function decodeQueueEvents(message: Buffer): QueueEvent[] {
   } catch {
     return [];
   }
-  if (!Array.isArray(decoded)) return [];
-  return decoded.filter(
-    (event): event is QueueEvent =>
-      event !== null &&
-      typeof event === 'object' &&
-      QUEUE_EVENT_NAMES.includes((event as QueueEvent).event) &&
-      typeof (event as QueueEvent).queue === 'string',
-  );
+  if (!Array.isArray(decoded) || typeof decoded[0] !== 'string') return [];
+  const queue = decoded[0];
+  const events: QueueEvent[] = [];
+  for (let i = 1; i < decoded.length; i++) {
+    const tuple: unknown = decoded[i];
+    if (!Array.isArray(tuple) || tuple.length < 5) continue;
+    const [event, name, id, workerId, at, duration, error, outcome, retryIn] = tuple as unknown[];
+    if (!QUEUE_EVENT_NAMES.includes(event as QueueEventName)) continue;
+    events.push({
+      event: event as QueueEventName,
+      queue,
+      name: typeof name === 'string' ? name : null,
+      id: typeof id === 'string' ? id : null,
+      workerId: String(workerId),
+      at: Number(at),
+      duration: typeof duration === 'number' ? duration : null,
+      error: typeof error === 'string' ? error : null,
+      outcome: outcome === 'dead-lettered' || outcome === 'dropped' ? outcome : null,
+      retryIn: typeof retryIn === 'number' ? retryIn : null,
+    });
+  }
+  return events;
 }
