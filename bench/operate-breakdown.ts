@@ -90,6 +90,16 @@ const VARIANTS: [string, () => Setup][] = [
   ['3 no-op listeners', () => ({ attach: listeners })],
   ['metrics', () => ({ attach: metrics })],
   ['events published', () => ({ attach: publish })],
+  [
+    'metrics + events published',
+    () => ({
+      attach: (worker, redis, handlers) => {
+        const undo = metrics(worker, redis, handlers);
+        publish(worker, redis);
+        return undo;
+      },
+    }),
+  ],
   ['context manager only', () => ({ contextManager: true })],
   ['pass-through instrument', () => ({ instrument: (_run, call) => call() })],
   ['tracing 1 % (+ context manager)', () => ({ instrument: sampled(), contextManager: true })],
