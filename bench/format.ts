@@ -16,6 +16,8 @@ export function formatValue(value: number, unit: string): string {
       return `${value.toFixed(1)} MB`;
     case 'ms CPU/s':
       return `${value.toFixed(2)} ms CPU/s`;
+    case 'x':
+      return `${value.toFixed(3)}x`;
     default:
       return `${grouped.format(value)} ${unit}`;
   }

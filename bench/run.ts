@@ -39,6 +39,7 @@ import {
   scheduledSequentialAdd,
 } from './scenarios/scheduled.js';
 import { GO_PEER, type PeerResult, pythonPeerDrain } from './scenarios/peers.js';
+import { instrumentedDrain } from './scenarios/operate.js';
 import { resultMemory, resultRoundTrip } from './scenarios/results.js';
 import type { PairScenario } from './scenarios/scenario.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
@@ -75,6 +76,7 @@ const PAIR_SCENARIOS: readonly PairScenario[] = [
   resultRoundTrip(1),
   resultRoundTrip(100),
   resultMemory,
+  instrumentedDrain,
 ];
 
 async function runOnce(

@@ -12,6 +12,12 @@ export interface Sizes {
   readonly bulkBatches: readonly number[];
   readonly drainC1: number;
   readonly drainC100: number;
+  /**
+   * Tasks of each c100 drain of the operate group: more than drainC100, because it compares
+   * ours with itself, and a drain of ours that ends in a tenth of a second is mostly JIT
+   * warm-up of the code being compared.
+   */
+  readonly operateDrain: number;
   /** Enqueue->start samples per run and worker concurrency. */
   readonly latencySamples: number;
   /** Pause after each latency sample, so the next one finds the worker idle again (ms). */
@@ -52,6 +58,7 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     bulkBatches: [50, 1_000],
     drainC1: n,
     drainC100: 4 * n,
+    operateDrain: 20 * n,
     latencySamples: smoke ? 100 : 500,
     latencyGapMs: 1,
     memory: 4 * n,

@@ -12,8 +12,16 @@ export const DELAYED_CONNECTION = Symbol('nestjs-delayed:connection');
 export const DELAYED_HANDLERS = Symbol('nestjs-delayed:handlers');
 /** Token of the resolved module options (defaults applied, validated). */
 export const DELAYED_RESOLVED_OPTIONS = Symbol('nestjs-delayed:resolved-options');
+/**
+ * Token of the `nodeTaskOptions` the module's queues use, if a module provides one globally
+ * (DelayedTracingModule does): optional, so without it tasks are written as the peers write them.
+ */
+export const DELAYED_NODE_TASK_OPTIONS = Symbol('nestjs-delayed:node-task-options');
 
 /** The injection token of the queue named `name` (see `@InjectQueue`). */
 export function getQueueToken(name: string): string {
   return `nestjs-delayed:queue:${name}`;
 }
+
+/** Metadata key under which `@OnTaskEvent()`/`@OnWorkerEvent()`/`@OnQueueEvent()` store a method's listeners. */
+export const EVENT_LISTENER_METADATA = 'nestjs-delayed:event-listeners';

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { DelayedEventsExplorer } from './delayed-events.explorer.js';
 import { DelayedExplorer } from './delayed.explorer.js';
 import { DelayedHost } from './delayed.host.js';
 import { ConfigurableModuleClass } from './delayed.module-definition.js';
@@ -22,6 +23,6 @@ import { ConfigurableModuleClass } from './delayed.module-definition.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [DelayedExplorer, DelayedHost],
+  providers: [DelayedExplorer, DelayedEventsExplorer, DelayedHost],
 })
 export class DelayedModule extends ConfigurableModuleClass {}

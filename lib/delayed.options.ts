@@ -5,6 +5,8 @@ import {
   type DeadLetterSettings,
   DEFAULT_QUEUE_NAME,
   describeValue,
+  QUEUE_EVENT_NAMES,
+  type QueueEventName,
   InvalidOptionsError,
   QUEUE_OPTIONS,
   type RateLimit,
@@ -52,6 +54,18 @@ export interface DelayedModuleOptions {
    * `window` ms, across every worker that has the same limit. Default none.
    */
   rateLimits?: Record<string, RateLimit>;
+  /**
+   * Task events for other processes: `publish: true` (or a list of event names) makes this
+   * app's worker publish what becomes of its tasks on each queue's `N_events` Pub/Sub
+   * channel, where `@OnQueueEvent` (or a QueueEvents) in any process hears them. Nothing is
+   * stored in Redis. Default: not published.
+   */
+  events?: DelayedEventsOptions;
+}
+
+export interface DelayedEventsOptions {
+  /** true: every event but `started`; a list: those events; false (default): none. */
+  publish?: boolean | QueueEventName[];
 }
 
 export interface DelayedSchedulerOptions {
@@ -91,6 +105,7 @@ export interface ResolvedDelayedOptions {
   readonly deadLetter: false | DeadLetterSettings;
   readonly scheduler: false | { readonly queues: string[]; readonly removeUndeclared: boolean };
   readonly rateLimits: Readonly<Record<string, RateLimit>>;
+  readonly events: { readonly publish: boolean | readonly QueueEventName[] };
 }
 
 const TOP_LEVEL = [
@@ -101,6 +116,7 @@ const TOP_LEVEL = [
   'deadLetter',
   'scheduler',
   'rateLimits',
+  'events',
   ...Object.keys(QUEUE_OPTIONS),
 ];
 const WORKER_KEYS = [
@@ -231,6 +247,26 @@ export function resolveOptions(
     }
   }
 
+  const events = options.events ?? {};
+  let publish: ResolvedDelayedOptions['events']['publish'] = false;
+  if (events === null || typeof events !== 'object' || Array.isArray(events)) {
+    problems.push(`events must be an object like { publish: true }, got ${describeValue(events)}`);
+  } else {
+    unknownKeys(events, ['publish'], 'events.', problems);
+    const given = events.publish ?? false;
+    if (typeof given === 'boolean') publish = given;
+    else if (
+      Array.isArray(given) &&
+      given.every((name) => (QUEUE_EVENT_NAMES as readonly unknown[]).includes(name))
+    ) {
+      publish = [...given];
+    } else {
+      problems.push(
+        `events.publish must be true, false or a list of ${QUEUE_EVENT_NAMES.join(', ')}, got ${describeValue(given)}`,
+      );
+    }
+  }
+
   if (problems.length > 0) {
     throw new InvalidOptionsError(`Invalid DelayedModule options:\n- ${problems.join('\n- ')}`);
   }
@@ -244,6 +280,7 @@ export function resolveOptions(
     deadLetter,
     scheduler,
     rateLimits: { ...rateLimits },
+    events: { publish },
   };
 }
 

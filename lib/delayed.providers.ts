@@ -1,11 +1,18 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
-import { HandlerRegistry, openConnection, Queue, Sweeper } from './core/index.js';
+import {
+  HandlerRegistry,
+  type NodeTaskOptions,
+  openConnection,
+  Queue,
+  Sweeper,
+} from './core/index.js';
 import type { DeclaredSchedule } from './delayed.explorer.js';
 import {
   DELAYED_CONNECTION,
   DELAYED_DECLARED_SCHEDULES,
   DELAYED_HANDLERS,
+  DELAYED_NODE_TASK_OPTIONS,
   DELAYED_RESOLVED_OPTIONS,
   getQueueToken,
 } from './delayed.constants.js';
@@ -19,6 +26,9 @@ import {
 
 /** Token of the `queues` extra given beside the options. */
 export const DELAYED_EXTRA_QUEUES = Symbol('nestjs-delayed:extra-queues');
+
+/** Given by a global module such as DelayedTracingModule, if the app imports one. */
+const OPTIONAL_NODE_TASK_OPTIONS = { token: DELAYED_NODE_TASK_OPTIONS, optional: true };
 
 /** The providers every DelayedModule has; `queues` adds one queue provider per name. */
 export function delayedProviders(
@@ -56,21 +66,31 @@ export function delayedProviders(
     { provide: DELAYED_DECLARED_SCHEDULES, useFactory: (): DeclaredSchedule[] => [] },
     {
       provide: DelayedQueue,
-      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
+      useFactory: (
+        options: ResolvedDelayedOptions,
+        connection: DelayedConnection,
+        nodeTaskOptions?: NodeTaskOptions,
+      ) =>
         createDelayedQueue(connection.redis, options.queue, {
           deadLetter: options.deadLetter,
           redisTimeout: options.redisTimeout,
+          nodeTaskOptions,
         }),
-      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
+      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION, OPTIONAL_NODE_TASK_OPTIONS],
     },
     ...queues.map((name): Provider => ({
       provide: getQueueToken(name),
-      useFactory: (options: ResolvedDelayedOptions, connection: DelayedConnection) =>
+      useFactory: (
+        options: ResolvedDelayedOptions,
+        connection: DelayedConnection,
+        nodeTaskOptions?: NodeTaskOptions,
+      ) =>
         createDelayedQueue(connection.redis, name, {
           deadLetter: options.deadLetter,
           redisTimeout: options.redisTimeout,
+          nodeTaskOptions,
         }),
-      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
+      inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION, OPTIONAL_NODE_TASK_OPTIONS],
     })),
     {
       provide: Sweeper,
@@ -96,16 +116,18 @@ export function delayedProviders(
   ];
 }
 
-/** Tokens other modules may inject. */
+/**
+ * Tokens other modules may inject. The handler registry and the resolved options are for
+ * this package's own add-on modules (metrics, health), which live outside this module.
+ */
 export function delayedExports(queues: readonly string[]): NonNullable<DynamicModule['exports']> {
   return [
     DelayedQueue,
     Sweeper,
     DELAYED_CONNECTION,
-    // Read by companion modules (the dashboard): which queues this app knows.
-    DELAYED_RESOLVED_OPTIONS,
-    DELAYED_HANDLERS,
     DelayedHost,
+    DELAYED_HANDLERS,
+    DELAYED_RESOLVED_OPTIONS,
     ...queues.map(getQueueToken),
   ];
 }

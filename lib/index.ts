@@ -2,8 +2,21 @@
 export { DelayedModule } from './delayed.module.js';
 export type { DelayedModuleExtras } from './delayed.module-definition.js';
 export { DELAYED_ASYNC_OPTIONS_TYPE, DELAYED_OPTIONS_TYPE } from './delayed.module-definition.js';
+export {
+  type EventListenerMetadata,
+  getEventListenerMetadata,
+  OnQueueEvent,
+  OnTaskEvent,
+  OnWorkerEvent,
+  type QueueEventFilter,
+  type TaskEventFilter,
+  type TaskEventMap,
+  type TaskEventName,
+  type WorkerEventName,
+} from './event.decorators.js';
 export type {
   DelayedDeadLetterOptions,
+  DelayedEventsOptions,
   DelayedModuleOptions,
   DelayedSchedulerOptions,
   DelayedSweeperOptions,
@@ -75,6 +88,15 @@ export {
   type TaskFailedEvent,
   type TaskProgressEvent,
   type TaskStartedEvent,
+  type QueueEvent,
+  type QueueEventName,
+  QueueEvents,
+  QueueInspector,
+  type QueueCounts,
+  type RunningTask,
+  type ScheduledEntry,
+  type TaskSummary,
+  findQueues,
   type WorkerStateEvent,
   UnknownHandlerError,
   UnrecoverableError,

@@ -2,7 +2,7 @@
 // (.build/). The Lua scripts and the dashboard's page assets are plain files read at run
 // time, so they are copied beside the compiled code that reads them in both outputs.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,4 +30,7 @@ function compile(project, outDir, libDir) {
 }
 
 compile('tsconfig.build.json', 'dist', '');
+// The command-line tool (package.json "bin") runs as a program: tsc keeps its shebang line
+// but writes files without the execute bit.
+chmodSync(join(root, 'dist', 'cli', 'main.js'), 0o755);
 if (wantsTree) compile('tsconfig.json', '.build', 'lib');

@@ -48,6 +48,12 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DELAYED_CONNECTION, type DelayedConnection, DelayedModule, DelayedQueue, Task } from 'nestjs-delayed';
 import { Queue, RETRY_FOREVER } from 'nestjs-delayed/core';
+import { DelayedTestingModule, InlineTasks } from 'nestjs-delayed/testing';
+// With no OpenTelemetry SDK registered, tracing is a no-op: the task runs as without it.
+import { DelayedTracingModule } from 'nestjs-delayed/tracing';
+import { DelayedHealthIndicator, DelayedHealthModule } from 'nestjs-delayed/health';
+import { DelayedMetricsModule } from 'nestjs-delayed/metrics';
+import { Registry } from 'prom-client';
 import { DelayedDashboardModule } from 'nestjs-delayed/dashboard';
 
 const [url, queueName] = process.argv.slice(2);
@@ -63,14 +69,22 @@ class Greeter {
   }
 }
 
+const registry = new Registry();
+
 @Module({
   imports: [
     DelayedModule.forRoot({ connection: url, queue: queueName, worker: { concurrency: 1 } }),
+    DelayedTracingModule.forRoot(),
+    DelayedMetricsModule.forRoot({ registry }),
+    DelayedHealthModule,
     DelayedDashboardModule.register({ path: 'admin/queues' }),
   ],
   providers: [Greeter],
 })
 class AppModule {}
+
+@Module({ imports: [DelayedTestingModule.forRoot({ queue: queueName })], providers: [Greeter] })
+class InlineAppModule {}
 
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
@@ -86,7 +100,23 @@ async function main(): Promise<void> {
   const said = await done;
   clearTimeout(timer);
   console.log('task ran: ' + said + ' on ' + engine.name + ' (RETRY_FOREVER ' + RETRY_FOREVER + ')');
+  // The subpaths: the metrics count the task, the health indicator reports.
+  const counted = /delayed_tasks_completed_total\\{queue="[^"]+",task="Greeter:greet"\\} 1/;
+  for (let i = 0; i < 100 && !counted.test(await registry.metrics()); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const health = await app.get(DelayedHealthIndicator).isHealthy();
+  console.log('metrics counted: ' + counted.test(await registry.metrics()) + ', health: ' + health.delayed.status);
   await app.close();
+
+  // The same handler in process, without Redis, through the testing entry.
+  const inline = await NestFactory.createApplicationContext(InlineAppModule, { logger: ['error', 'warn'] });
+  await inline.init();
+  await inline.get(DelayedQueue).delay(Greeter, 'greet', 'inline');
+  const tasks = inline.get(InlineTasks);
+  await tasks.drain();
+  console.log('inline ran: ' + tasks.completed.map((task) => task.name + ' ' + String(task.args[0])).join());
+  await inline.close();
 }
 
 main().catch((error: unknown) => {
@@ -157,7 +187,7 @@ describe('the packed package', () => {
   });
 
   it(
-    'runs a task in a CommonJS Nest app compiled with moduleResolution node',
+    'runs a task in a CommonJS Nest app compiled with moduleResolution node, with the metrics and health subpaths',
     { skip: canRequireEsm ? false : 'this Node cannot require() an ES module (20.19+, 22.12+)' },
     () => {
       const app = join(work, 'app');
@@ -179,6 +209,10 @@ describe('the packed package', () => {
       const js = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
       assert.match(js, /require\("nestjs-delayed"\)/);
       assert.match(js, /require\("nestjs-delayed\/core"\)/);
+      assert.match(js, /require\("nestjs-delayed\/testing"\)/);
+      assert.match(js, /require\("nestjs-delayed\/tracing"\)/);
+      assert.match(js, /require\("nestjs-delayed\/metrics"\)/);
+      assert.match(js, /require\("nestjs-delayed\/health"\)/);
       assert.match(js, /require\("nestjs-delayed\/dashboard"\)/);
 
       const queue = uniqueName('cjs');
@@ -192,6 +226,8 @@ describe('the packed package', () => {
       assert.equal(run.signal, null, `the app was killed (timeout?)\n${output}`);
       assert.equal(run.status, 0, `the app failed\n${output}`);
       assert.match(run.stdout, new RegExp(`task ran: hello commonjs on ${queue}`), output);
+      assert.match(run.stdout, /inline ran: Greeter:greet inline/, output);
+      assert.match(run.stdout, /metrics counted: true, health: up/, output);
     },
   );
 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { CONNECT_SETTLE_MS } from './ours.js';
+import { OperatorCounters } from './instrumentation.js';
 import {
   type BenchWorker,
   type Contender,
@@ -133,6 +134,16 @@ export class BullmqContender implements Contender {
     });
     worker.on('error', () => undefined);
     if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
+    if (hooks.instrumented) {
+      // BullMQ writes its events to a Redis stream always (so the plain run has them too);
+      // what an operator adds is listeners that feed metrics.
+      const counters = new OperatorCounters();
+      worker.on('active', (job) => counters.onStarted(QUEUE_NAME, job.name));
+      worker.on('completed', (job) =>
+        counters.onCompleted(QUEUE_NAME, job.name, (job.finishedOn ?? 0) - (job.processedOn ?? 0)),
+      );
+      worker.on('failed', (job) => counters.onFailed(QUEUE_NAME, job?.name ?? ''));
+    }
     await worker.waitUntilReady();
     await sleep(CONNECT_SETTLE_MS);
     let running: Promise<void> | undefined;

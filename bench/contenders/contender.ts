@@ -34,6 +34,15 @@ export interface WorkerHooks {
    * BullMQ: the processor returns the job's data).
    */
   readonly echo?: boolean;
+  /**
+   * Everything an operator turns on, as a production app would (see scenarios/operate.ts).
+   * Ours: DelayedMetricsModule's metrics, events published for other processes, and a span
+   * per run through DelayedTracingModule's instrument with an OpenTelemetry SDK that records
+   * 1 % of runs ('sampled') or every run ('recorded'). BullMQ: listeners on its worker's
+   * events feeding Prometheus counters and a duration histogram (it has no tracing of its
+   * own without another package; its events stream is always on).
+   */
+  readonly instrumented?: 'untraced' | 'sampled' | 'recorded';
 }
 
 /** A worker whose connections are set up but which does not fetch yet. */

@@ -10,6 +10,7 @@ import {
   TASK_NAME,
   type WorkerHooks,
 } from './contender.js';
+import { OurInstrumentation } from './our-instrumentation.js';
 
 /**
  * How long a new Worker is given to open its two connections before it is started. The
@@ -106,17 +107,26 @@ export class OursContender implements Contender {
       hooks.rateLimit === undefined
         ? this.q
         : new Queue(this.redis!, QUEUE_NAME, { rateLimit: hooks.rateLimit });
+    const instrumentation =
+      hooks.instrumented === undefined ? undefined : new OurInstrumentation(hooks.instrumented);
     const worker = new Worker({
       queues: [queue],
       handlers,
       concurrency: hooks.concurrency,
       logger: silentLogger,
+      ...(instrumentation?.instrument === undefined
+        ? {}
+        : { instrument: instrumentation.instrument }),
     });
     if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
+    instrumentation?.attach(worker, this.redis!, QUEUE_NAME, handlers);
     await sleep(CONNECT_SETTLE_MS);
     return {
       start: () => worker.start(),
-      close: () => worker.close(),
+      close: async () => {
+        await worker.close();
+        await instrumentation?.close();
+      },
     };
   }
 

@@ -43,10 +43,15 @@ export async function timeDrain(
   contender: Contender,
   count: number,
   concurrency: number,
+  instrumented?: 'untraced' | 'sampled' | 'recorded',
 ): Promise<number> {
   await fill(contender, count);
   const completed = countdown(count);
-  const worker = await contender.worker({ concurrency, onCompleted: completed.tick });
+  const worker = await contender.worker({
+    concurrency,
+    onCompleted: completed.tick,
+    ...(instrumented === undefined ? {} : { instrumented }),
+  });
   try {
     const t0 = performance.now();
     await worker.start();

@@ -35,7 +35,7 @@ export interface RunContext {
 /** A scenario that runs the same way for nestjs-delayed and BullMQ. */
 export interface PairScenario {
   readonly id: string;
-  readonly group: 'add' | 'drain' | 'latency' | 'memory' | 'scheduled' | 'results';
+  readonly group: 'add' | 'drain' | 'latency' | 'memory' | 'scheduled' | 'results' | 'operate';
   readonly title: string;
   readonly metrics: readonly MetricSpec[];
   /** One run against a freshly flushed Redis and a freshly opened contender. */

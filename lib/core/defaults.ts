@@ -35,3 +35,13 @@ export const DEFAULT_RESULT_TTL = 3_600_000;
 export const TRACKED_PENDING_TTL = 7 * 24 * 3_600_000;
 /** How long `result()` waits for a tracked task to end when no timeout is given. */
 export const DEFAULT_RESULT_TIMEOUT = 60_000;
+/** How long `waitForDrained` waits for its queues to empty before it fails. */
+export const DEFAULT_DRAIN_TIMEOUT = 10_000;
+/**
+ * How long the queues must read empty, read after read, before `waitForDrained` resolves: a
+ * task on its way between two queues, or enqueued by a handler without awaiting it, lands
+ * within it.
+ */
+export const DEFAULT_DRAIN_SETTLE = 50;
+/** Time between two reads of `waitForDrained`. */
+export const DEFAULT_DRAIN_INTERVAL = 10;

@@ -1,3 +1,5 @@
+import type { QueueWork } from './queue/wait-for-drained.js';
+
 /** Base class of every error the engine throws on purpose. */
 export class DelayedError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -117,3 +119,17 @@ export class ResultTimeoutError extends DelayedError {}
 
 /** A tracked task's handler returned a value MessagePack cannot carry (a function, say). */
 export class TaskResultError extends DelayedError {}
+
+/**
+ * `waitForDrained` waited its whole timeout and a queue still had work: `left` holds what
+ * each such queue had at the last read.
+ */
+export class DrainTimeoutError extends DelayedError {
+  constructor(
+    message: string,
+    /** What was left, per queue that was not drained, at the last read. */
+    readonly left: readonly QueueWork[],
+  ) {
+    super(message);
+  }
+}

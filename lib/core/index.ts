@@ -1,10 +1,11 @@
 // The engine's public API, at 'nestjs-delayed/core': queue, worker, sweeper, tasks, errors,
 // and the option tables an integration (such as the Nest module) resolves options with.
 // Wire internals (MessagePack helpers, key builders, scripts) stay inside.
-export { DEFAULT_QUEUE_NAME } from './defaults.js';
+export { DEFAULT_DRAIN_TIMEOUT, DEFAULT_QUEUE_NAME, DEFAULT_RESULT_TIMEOUT } from './defaults.js';
 export {
   ConnectionLostError,
   DelayedError,
+  DrainTimeoutError,
   DuplicateHandlerError,
   InvalidHandlerError,
   InvalidOptionsError,
@@ -55,8 +56,10 @@ export {
   DeadLetters,
   decodeDeadLetter,
 } from './queue/dead-letters.js';
+export type { NodeTaskOptions } from './queue/node-task-options.js';
 export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './queue/queue.js';
 export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
+export { type DrainOptions, type QueueWork, waitForDrained } from './queue/wait-for-drained.js';
 export {
   checkScheduleTiming,
   type ScheduleBehavior,
@@ -75,6 +78,9 @@ export {
 export { type ResultOptions, TaskHandle } from './tracking/task-handle.js';
 export type { TaskState, TaskStatus } from './tracking/task-record.js';
 export type { CallOptions } from './tracking/tracked-call.js';
+export { EventPublisher, type EventPublisherOptions } from './events/event-publisher.js';
+export { QUEUE_EVENT_NAMES, type QueueEvent, type QueueEventName } from './events/queue-event.js';
+export { QueueEvents, type QueueEventsMap } from './events/queue-events.js';
 export { findQueues, type FindQueuesOptions } from './inspect/find-queues.js';
 export {
   type Page,
@@ -84,6 +90,7 @@ export {
   type ScheduledEntry,
 } from './inspect/queue-inspector.js';
 export { summarizeTask, type TaskSummary } from './inspect/task-summary.js';
+export { MAX_DURATION, MAX_INSPECT_PAGE } from './limits.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';
@@ -93,7 +100,7 @@ export {
   type HandlerOptions,
   type TaskHandler,
 } from './worker/handler-registry.js';
-export { currentTask, type TaskContext } from './worker/task-context.js';
+export { currentTask, runInTaskContext, type TaskContext } from './worker/task-context.js';
 export type { TaskInstrument, TaskRun } from './worker/task-instrument.js';
 export type {
   TaskCompletedEvent,

@@ -12,6 +12,7 @@ import {
   QueueInspector,
   Worker,
 } from '../../lib/core/index.js';
+import { encodeDeadLetter } from '../../lib/core/queue/dead-letters.js';
 import { eventually, quietLogger, useRedisServer, uniqueName } from '../helpers/redis-server.js';
 
 const db = useRedisServer();
@@ -165,7 +166,23 @@ describe('findQueues', () => {
     // Lookalikes: a string named like a notification list, and a dead-letter list alone.
     await db.redis.set(`${prefix}-fake_noti`, 'x');
     await db.redis.rpush(`${prefix}-gone_dead`, 'x');
+    // The task list of a queue named "…-other_dead" is not the dead letters of "…-other".
+    await new Queue(db.redis, `${prefix}-other_dead`).enqueue(new PyTask('m:f'));
+    // A queue whose only key is its dead-letter list, written as a worker writes it.
+    const failed = new Queue(db.redis, `${prefix}-failed`);
+    const letter = {
+      task: encodeTask(new PyTask('m:f')),
+      reason: 'failed' as const,
+      error: 'e',
+      funcPath: 'm:f',
+    };
+    await db.redis.rpush(failed.keys.dead, encodeDeadLetter(failed.name, letter));
     const found = (await findQueues(db.redis)).filter((name) => name.startsWith(prefix));
-    assert.deepEqual(found, [`${prefix}-busy`, `${prefix}-later`]);
+    assert.deepEqual(found, [
+      `${prefix}-busy`,
+      `${prefix}-failed`,
+      `${prefix}-later`,
+      `${prefix}-other_dead`,
+    ]);
   });
 });

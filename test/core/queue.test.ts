@@ -25,6 +25,7 @@ describe('queue keys', () => {
       paused: 'default_paused',
       wake: 'default_wake',
       done: 'default_done',
+      events: 'default_events',
     });
     assert.equal(queueKeys('{emails}').processing, '{emails}_processing');
     assert.throws(() => queueKeys(''), /non-empty string/);

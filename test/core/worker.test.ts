@@ -12,6 +12,7 @@ import {
   Queue,
   requeueLost,
   ShutdownDeadlineError,
+  waitForDrained,
   type TaskFailedEvent,
   Worker,
   type WorkerOptions,
@@ -106,12 +107,11 @@ describe('Worker', () => {
     await withWorker({ queues: [queue], handlers }, async () => {
       await queue.enqueue(new NodeTask('Math:add', [1, 2]));
       await queue.enqueue(new NodeTask('Math:add', [1], { b: 2 }));
-      await eventually(() => calls.length === 2, 5_000, 'two calls');
+      await waitForDrained(queue, { timeout: 5_000 });
       assert.deepEqual(calls, [
         [1, 2],
         [1, { b: 2 }],
       ]);
-      await eventually(async () => (await queue.processingCount()) === 0, 5_000, 'release');
     });
     assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
   });
@@ -181,12 +181,9 @@ describe('Worker', () => {
       await queue.enqueueMany(
         Array.from({ length: 5_000 }, (_, i) => new NodeTask('Count:n', [i])),
       );
-      await eventually(() => seen.size === 5_000, 20_000, '5000 tasks');
-      await eventually(
-        async () => (await leftoverKeys(db.redis, queue.name)).length === 0,
-        5_000,
-        'clean',
-      );
+      await waitForDrained(queue, { timeout: 20_000 });
+      assert.equal(seen.size, 5_000);
+      assert.deepEqual(await leftoverKeys(db.redis, queue.name), []);
     });
     assert.equal(calls, 5_000, 'each task ran exactly once');
   });

@@ -1,9 +1,12 @@
 import type { Redis } from 'ioredis';
+import { decodeDeadLetter } from '../queue/dead-letters.js';
 
 /**
  * Key suffixes that only a queue has, with the type each must have: enough to tell a queue
- * from other keys. A queue's bare list `N` is not among them (any list could be one), nor
- * `N_dead` (it would make the dead-letter list of "x" look like a queue "x_dead").
+ * from other keys. A queue's bare list `N` is not among them (any list could be one). `N_dead`
+ * is a list too (the task list of a queue named "x_dead" would make "x" look like a queue),
+ * so it counts only when its first entry is a dead letter of that very queue: a queue whose
+ * only keys are its dead letters is what an operator most needs to find.
  */
 const QUEUE_KEY_SUFFIXES: Readonly<Record<string, string>> = {
   _noti: 'list',
@@ -11,6 +14,7 @@ const QUEUE_KEY_SUFFIXES: Readonly<Record<string, string>> = {
   _scheduled: 'zset',
   _schedules: 'hash',
   _paused: 'string',
+  _dead: 'list',
 };
 
 export interface FindQueuesOptions {
@@ -20,8 +24,8 @@ export interface FindQueuesOptions {
 
 /**
  * The names of the queues that have keys in Redis right now, sorted, found with SCAN (in
- * steps of 1,000, never blocking Redis). A queue with nothing waiting, running, scheduled or
- * paused has no such key and is not found: name it explicitly where it matters.
+ * steps of 1,000, never blocking Redis). A queue with nothing waiting, running, scheduled,
+ * paused or dead has no such key and is not found: name it explicitly where it matters.
  */
 export async function findQueues(redis: Redis, options: FindQueuesOptions = {}): Promise<string[]> {
   const maxKeys = options.maxKeys ?? 1_000_000;
@@ -43,12 +47,30 @@ export async function findQueues(redis: Redis, options: FindQueuesOptions = {}):
   for (let i = 0; i < keys.length; i += 1_000) {
     const chunk = keys.slice(i, i + 1_000);
     const pipeline = redis.pipeline();
-    for (const key of chunk) pipeline.type(key);
-    const types = (await pipeline.exec()) ?? [];
+    // Each key's TYPE, and for a list named like dead letters its first entry: reply indexes.
+    const at = chunk.map((key) => {
+      const index = pipeline.length;
+      pipeline.type(key);
+      if (candidates.get(key) === '_dead') pipeline.lindexBuffer(key, 0);
+      return index;
+    });
+    const replies = (await pipeline.exec()) ?? [];
     chunk.forEach((key, j) => {
       const suffix = candidates.get(key)!;
-      if (types[j]?.[1] === QUEUE_KEY_SUFFIXES[suffix]) names.add(key.slice(0, -suffix.length));
+      const name = key.slice(0, -suffix.length);
+      if (replies[at[j]!]?.[1] !== QUEUE_KEY_SUFFIXES[suffix]) return;
+      if (suffix === '_dead' && !isDeadLetterOf(replies[at[j]! + 1]?.[1], name)) return;
+      names.add(name);
     });
   }
   return [...names].sort();
+}
+
+function isDeadLetterOf(entry: unknown, queue: string): boolean {
+  if (!Buffer.isBuffer(entry)) return false;
+  try {
+    return decodeDeadLetter(entry).queue === queue;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,13 @@
 import { TaskDecodeError } from '../errors.js';
 import { decodeMsgpack, encodeMsgpack } from './msgpack.js';
-import { type DecodedPyTask, type DecodedTask, GoTask, PyTask, type Task } from './task.js';
+import {
+  type DecodedPyTask,
+  type DecodedTask,
+  GoTask,
+  type NodeTask,
+  PyTask,
+  type Task,
+} from './task.js';
 
 /**
  * Task <-> bytes, byte for byte as the peers write them (see docs/protocol.md).
@@ -14,6 +21,18 @@ export function encodeTask(task: Task): Buffer {
   if (task instanceof PyTask) return encodeMsgpack(pyTaskArray(task));
   if (task instanceof GoTask) return encodeMsgpack(goTaskArray(task));
   throw new TypeError('Only PyTask, NodeTask and GoTask instances can be enqueued');
+}
+
+/**
+ * A Node task with an options map as its fifth element (what only Node workers read): all
+ * four elements written, none trimmed, then the map. Python and Go workers cannot read it,
+ * so only NodeTasks, which only Node workers run, are ever written this way.
+ */
+export function encodeNodeTaskWithOptions(
+  task: NodeTask,
+  options: Readonly<Record<string, unknown>>,
+): Buffer {
+  return encodeMsgpack([task.funcPath, task.args, task.kwargs, task.retry, options]);
 }
 
 function pyTaskArray(task: PyTask): unknown[] {

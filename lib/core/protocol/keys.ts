@@ -35,6 +35,11 @@ export interface QueueKeys {
    */
   readonly wake: string;
   /**
+   * Not a key: the Pub/Sub channel on which workers that publish events tell other processes
+   * what became of this queue's tasks (opt-in; nothing is stored, ours).
+   */
+  readonly events: string;
+  /**
    * Not a key: the Pub/Sub channel on which a tracked task's end (done, failed, dead,
    * cancelled) is told to the processes waiting for results; the message is its id (ours).
    */
@@ -57,6 +62,7 @@ export function queueKeys(name: string): QueueKeys {
     paused: `${name}_paused`,
     wake: `${name}_wake`,
     done: `${name}_done`,
+    events: `${name}_events`,
   };
 }
 

@@ -9,9 +9,9 @@ import {
   resolveSettings,
   throwOnProblems,
 } from '../options.js';
-import { encodeTask } from '../protocol/codec.js';
+import { encodeNodeTaskWithOptions, encodeTask } from '../protocol/codec.js';
 import { type QueueKeys, queueKeys } from '../protocol/keys.js';
-import type { NodeTask, Task } from '../protocol/task.js';
+import { NodeTask, type Task } from '../protocol/task.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { Schedules } from '../schedules/schedules.js';
@@ -19,6 +19,7 @@ import { TaskHandle } from '../tracking/task-handle.js';
 import { checkTaskId } from '../tracking/task-id.js';
 import { type CallOptions, callTask } from '../tracking/tracked-call.js';
 import { DeadLetters } from './dead-letters.js';
+import { addedTaskOptions, type NodeTaskOptions } from './node-task-options.js';
 import {
   parseScheduledTaskId,
   reserveScheduleSuffixes,
@@ -47,6 +48,15 @@ export interface QueueOptions {
    * read it). Tasks wait in the queue meanwhile; scheduled tasks keep moving. Default none.
    */
   readonly rateLimit?: RateLimit;
+  /**
+   * Entries to add to the options map (the fifth element) of every NodeTask this queue
+   * enqueues, schedules or calls: called per task, in the caller's context, when it is
+   * encoded; undefined adds nothing. For integrations such as tracing
+   * (`nestjs-delayed/tracing`). PyTasks and GoTasks never get a fifth element (their
+   * workers cannot read one), nor do bytes given as a Buffer. Default none: tasks are
+   * written exactly as the peers write them.
+   */
+  readonly nodeTaskOptions?: NodeTaskOptions;
 }
 
 /** A queue's rate limit: at most `max` task starts in any window of `window` ms. */
@@ -81,6 +91,8 @@ export class Queue {
   readonly redisTimeout: number;
   /** Its rate limit, checked, or undefined. */
   readonly rateLimit: RateLimit | undefined;
+  /** What it adds to the options map of the NodeTasks it writes (QueueOptions), or undefined. */
+  readonly nodeTaskOptions: NodeTaskOptions | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -94,6 +106,10 @@ export class Queue {
     this.schedules = new Schedules(redis, this.keys, name, this.redisTimeout);
     problems.push(...rateLimitProblems(options.rateLimit, 'rateLimit'));
     this.rateLimit = options.rateLimit;
+    this.nodeTaskOptions = options.nodeTaskOptions;
+    if (this.nodeTaskOptions !== undefined && typeof this.nodeTaskOptions !== 'function') {
+      problems.push('nodeTaskOptions must be a function (task, queue) => map or undefined');
+    }
     const dead = options.deadLetter;
     this.deadLetterMaxLength =
       dead === false
@@ -114,7 +130,12 @@ export class Queue {
   enqueue(task: Task | Buffer): Promise<void> {
     let bytes: Buffer;
     try {
-      bytes = Buffer.isBuffer(task) ? task : encodeTask(task);
+      // Without nodeTaskOptions (the default) the plain path pays one undefined check.
+      bytes = Buffer.isBuffer(task)
+        ? task
+        : this.nodeTaskOptions === undefined
+          ? encodeTask(task)
+          : this.encodeWithOptions(task);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -132,12 +153,27 @@ export class Queue {
   /** Adds many tasks in one round trip (one script call per 10,000 tasks, each atomic). */
   async enqueueMany(tasks: readonly (Task | Buffer)[]): Promise<void> {
     if (tasks.length === 0) return;
-    const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
+    const encoded = tasks.map(this.encode);
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
       writes.push(this.push(encoded.slice(i, i + TASKS_PER_ENQUEUE_CALL)));
     }
     await Promise.all(writes);
+  }
+
+  /** A task's bytes as this queue writes them. */
+  private readonly encode = (task: Task | Buffer): Buffer =>
+    Buffer.isBuffer(task)
+      ? task
+      : this.nodeTaskOptions === undefined
+        ? encodeTask(task)
+        : this.encodeWithOptions(task);
+
+  /** A task's bytes with what nodeTaskOptions adds, for a NodeTask that gets anything. */
+  private encodeWithOptions(task: Task): Buffer {
+    if (!(task instanceof NodeTask)) return encodeTask(task);
+    const added = addedTaskOptions(this.nodeTaskOptions!, task, this.name);
+    return added === undefined ? encodeTask(task) : encodeNodeTaskWithOptions(task, added);
   }
 
   /** This turn's enqueues, each at most TASKS_PER_ENQUEUE_CALL tasks; only the last one still fills. */
@@ -178,7 +214,7 @@ export class Queue {
   ): Promise<ScheduledTask[]> {
     const [mode, time] = scheduleArgs(when);
     // Every task is encoded before anything is written: a bad task fails the call whole.
-    const encoded = tasks.map((task) => (Buffer.isBuffer(task) ? task : encodeTask(task)));
+    const encoded = tasks.map(this.encode);
     const scheduled: ScheduledTask[] = [];
     // One run of the sequence for the whole call, so its tasks keep their order.
     reserveScheduleSuffixes(encoded.length);

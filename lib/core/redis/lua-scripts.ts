@@ -142,4 +142,5 @@ export const scripts = {
   trackCancel: load('track_cancel'),
   trackStatus: load('track_status'),
   trackProgress: load('track_progress'),
+  drainState: load('drain_state'),
 } as const;

@@ -4,6 +4,7 @@ import { MAX_DURATION } from '../limits.js';
 import { taskRecordKey, uniqueTaskKey } from '../protocol/keys.js';
 import { encodeMsgpack } from '../protocol/msgpack.js';
 import { NodeTask } from '../protocol/task.js';
+import { addedTaskOptions } from '../queue/node-task-options.js';
 import type { Queue } from '../queue/queue.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { scheduleArgs, suffixedTask } from '../queue/schedule.js';
@@ -65,7 +66,18 @@ export async function callTask(
     ...(uniqueKey === undefined ? {} : { unique: uniqueKey }),
     ...(stack ? { stack: true } : {}),
   };
-  const bytes = encodeMsgpack([task.funcPath, task.args, task.kwargs, task.retry, envelope]);
+  // What the queue's nodeTaskOptions adds (a trace context, say) travels beside the envelope.
+  const added =
+    queue.nodeTaskOptions === undefined
+      ? undefined
+      : addedTaskOptions(queue.nodeTaskOptions, task, queue.name);
+  const bytes = encodeMsgpack([
+    task.funcPath,
+    task.args,
+    task.kwargs,
+    task.retry,
+    added === undefined ? envelope : { ...added, ...envelope },
+  ]);
   const keys = [taskRecordKey(queue.name, id)];
   if (uniqueKey !== undefined) keys.push(uniqueKey);
   const reply = (await queue.command(

@@ -170,8 +170,21 @@ export class TaskRunner {
     }
     const duration = performance.now() - began;
     const workerId = slot.id; // a release may give the slot a new id
-    if (tracking === undefined) this.deps.releases.schedule(queue, slot);
-    else if (!(await this.finishDone(queue, slot, task, tracking, result))) return;
+    if (tracking === undefined) {
+      this.deps.releases.schedule(queue, slot);
+    } else if (!(await this.finishDone(queue, slot, task, tracking, result))) {
+      // Its end is not recorded: it stays held, and a sweeper runs it again.
+      events.emit('failed', {
+        queue: queue.name,
+        name: task.funcPath,
+        workerId,
+        id: tracking.id,
+        error: new DelayedError(`The end of tracked task ${tracking.id} could not be recorded`),
+        outcome: 'interrupted',
+        duration,
+      });
+      return;
+    }
     if (events.listenerCount('completed') > 0) {
       events.emit('completed', {
         queue: queue.name,

@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { InvalidOptionsError } from '../errors.js';
+import { queueKeys } from '../protocol/keys.js';
+import { closeConnection, whenReady } from '../redis/connection.js';
+import { decodeQueueEvents, type QueueEvent, type QueueEventName } from './queue-event.js';
+
+export type QueueEventsMap = { [K in QueueEventName]: [QueueEvent] };
+
+/**
+ * Hears what workers in other processes say about the tasks of some queues: started,
+ * completed, retried, failed, interrupted (workers publish them only when asked: the
+ * module's `events: { publish }`, or an EventPublisher). Pub/Sub: at most once, and only
+ * while connected; for a task you must not miss, use a tracked call and its result().
+ *
+ * ```ts
+ * const events = new QueueEvents(redis, ['emails']);
+ * events.on('failed', (event) => alert(event.name, event.error));
+ * await events.start();
+ * ```
+ */
+export class QueueEvents extends EventEmitter<QueueEventsMap> {
+  private readonly subscriber: Redis;
+  private readonly channels: Map<string, string>;
+
+  constructor(redis: Redis, queues: readonly string[]) {
+    super();
+    if (!Array.isArray(queues) || queues.length === 0) {
+      throw new InvalidOptionsError('QueueEvents needs at least one queue name');
+    }
+    this.channels = new Map(queues.map((queue) => [queueKeys(queue).events, queue]));
+    // Its own connection: a subscribed connection can send nothing else. Connected even when
+    // the producer's is lazy; ioredis subscribes again by itself after each reconnect.
+    this.subscriber = redis.duplicate({ disconnectTimeout: 200, lazyConnect: false });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      if (!this.channels.has(channel.toString())) return;
+      for (const event of decodeQueueEvents(message)) this.emit(event.event, event);
+    });
+  }
+
+  /**
+   * Subscribes; resolves once subscribed, or rejects with a RedisUnavailableError if Redis
+   * cannot be reached within `timeout` ms, in which case the subscription still happens as
+   * soon as it can be reached (and again after every reconnect).
+   */
+  async start(timeout = 5_000): Promise<void> {
+    const subscribed = this.subscriber.subscribe(...this.channels.keys());
+    subscribed.catch(() => undefined);
+    await whenReady(this.subscriber, timeout);
+    await subscribed;
+  }
+
+  async close(): Promise<void> {
+    await closeConnection(this.subscriber);
+  }
+}
