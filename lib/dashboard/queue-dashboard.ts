@@ -13,6 +13,7 @@ import {
   QueueInspector,
   summarizeTask,
 } from '../core/index.js';
+import { appQueueNames } from '../app-queues.js';
 import type { DelayedConnection } from '../delayed.host.js';
 import type { ResolvedDelayedOptions } from '../delayed.options.js';
 import { CountsSampler } from './counts-sampler.js';
@@ -85,15 +86,13 @@ export class QueueDashboard implements OnApplicationBootstrap, BeforeApplication
   private queues(): Map<string, ShownQueue> {
     if (this.shown !== undefined) return this.shown;
     const { delayed } = this;
-    const names = this.settings.queues ?? [
-      ...new Set([
-        delayed.queue,
-        ...delayed.queues,
-        ...(delayed.worker === false ? [] : (delayed.worker.queues ?? [])),
-        ...(delayed.scheduler === false ? [] : delayed.scheduler.queues),
-        ...this.handlers.queueNames(),
-      ]),
-    ];
+    const names =
+      this.settings.queues ??
+      appQueueNames(
+        delayed,
+        this.handlers,
+        delayed.scheduler === false ? [] : delayed.scheduler.queues,
+      );
     this.shown = new Map(
       names.map((name) => {
         const queue = new Queue(this.connection.redis, name, {
