@@ -119,7 +119,7 @@ export class DelayedEventsExplorer
   async onApplicationBootstrap(): Promise<void> {
     if (this.queueListeners.length === 0) return;
     const queues = [...new Set(this.queueListeners.flatMap(({ metadata }) => metadata.queues))];
-    const events = new QueueEvents(this.connection.redis, queues);
+    const events = new QueueEvents(this.connection.redis, queues, this.logger);
     this.queueEvents = events;
     for (const { metadata, call } of this.queueListeners) {
       const wanted = new Set(metadata.queues);

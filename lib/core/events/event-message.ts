@@ -2,6 +2,11 @@ import type { QueueEventName } from './queue-event.js';
 
 /** Encoded strings kept for reuse: event names, task names and slot ids repeat all the time. */
 const STRING_CACHE_LIMIT = 10_000;
+/** Longer strings (a task name off the wire may be anything) are written, not kept. */
+const CACHED_STRING_LENGTH = 128;
+/** A buffer a burst of long events grew past this is let go after its message is taken. */
+const KEPT_BUFFER_SIZE = 1_048_576;
+const INITIAL_BUFFER_SIZE = 16_384;
 
 /**
  * The `N_events` messages of one queue, written one after the other: the MessagePack array
@@ -12,7 +17,7 @@ const STRING_CACHE_LIMIT = 10_000;
  * taken, and the buffer is written again from its start.
  */
 export class EventMessage {
-  private buffer = Buffer.allocUnsafe(16_384);
+  private buffer = Buffer.allocUnsafe(INITIAL_BUFFER_SIZE);
   /** Where the next byte goes; the first 5 bytes hold the array32 header. */
   private offset = 0;
   /** Events in the message being written. */
@@ -63,6 +68,11 @@ export class EventMessage {
     this.buffer[0] = 0xdd; // array32
     this.buffer.writeUInt32BE(this.count + 1, 1);
     const message = Buffer.from(this.buffer.subarray(0, this.offset));
+    if (this.buffer.length > KEPT_BUFFER_SIZE) {
+      const fresh = Buffer.allocUnsafe(INITIAL_BUFFER_SIZE);
+      this.buffer.copy(fresh, 0, 0, this.start);
+      this.buffer = fresh;
+    }
     this.offset = this.start;
     this.count = 0;
     return message;
@@ -99,6 +109,7 @@ export class EventMessage {
 
   /** A string that repeats: its bytes are made once. */
   private cached(value: string): void {
+    if (value.length > CACHED_STRING_LENGTH) return this.string(value);
     let bytes = this.strings.get(value);
     if (bytes === undefined) {
       if (this.strings.size >= STRING_CACHE_LIMIT) this.strings.clear();

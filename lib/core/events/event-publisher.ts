@@ -22,6 +22,8 @@ export const EVENTS_PER_MESSAGE = 1_000;
 export interface EventPublisherOptions {
   /** The events to publish; default every one but `started` (DEFAULT_PUBLISHED_EVENTS). */
   readonly events?: readonly QueueEventName[];
+  /** The longest an event waits to be published, in ms; default PUBLISH_INTERVAL (20). */
+  readonly interval?: number;
   readonly logger: DelayedLogger;
 }
 
@@ -58,6 +60,8 @@ export class EventPublisher {
     if (wanted.has('retried') || wanted.has('failed') || wanted.has('interrupted')) {
       worker.on('failed', this.failed);
     }
+    // The worker's last events go out now, before whoever owns the connection closes it.
+    worker.on('offline', this.flush);
   }
 
   private readonly started = (event: TaskStartedEvent): void => {
@@ -103,7 +107,7 @@ export class EventPublisher {
       event.workerId,
       Date.now(),
       event.duration,
-      errorMessage(event.error).slice(0, EVENT_ERROR_LENGTH),
+      truncate(errorMessage(event.error), EVENT_ERROR_LENGTH),
       event.outcome === 'buried' ? 'dead-lettered' : event.outcome === 'dropped' ? 'dropped' : null,
       event.retryIn,
     );
@@ -117,7 +121,7 @@ export class EventPublisher {
       this.messages.set(queue, message);
     }
     if (message.count >= EVENTS_PER_MESSAGE) this.flush();
-    this.timer ??= setTimeout(this.flush, PUBLISH_INTERVAL);
+    this.timer ??= setTimeout(this.flush, this.options.interval ?? PUBLISH_INTERVAL);
     return message;
   }
 
@@ -128,19 +132,30 @@ export class EventPublisher {
     for (const [queue, message] of this.messages) {
       if (message.count > 0) taken.push([queue, message.take()]);
     }
+    if (taken.length === 0) return;
     // Disconnected: the events are dropped (no offline queue); listeners are told "at most once".
-    if (taken.length === 0 || this.redis.status !== 'ready') return;
+    if (this.redis.status !== 'ready') {
+      this.report(`Task events not published: Redis is not connected (${this.redis.status})`);
+      return;
+    }
     const pipeline = this.redis.pipeline();
     for (const [queue, bytes] of taken) pipeline.publish(queueKeys(queue).events, bytes);
     pipeline.exec().then(
       () => (this.lastError = ''),
-      (error: unknown) => {
-        const message = errorMessage(error);
-        if (message !== this.lastError) {
-          this.options.logger.warn(`Could not publish task events: ${message}`);
-        }
-        this.lastError = message;
-      },
+      (error: unknown) => this.report(`Could not publish task events: ${errorMessage(error)}`),
     );
   };
+
+  /** Warns once per kind of trouble, not once per message. */
+  private report(message: string): void {
+    if (message !== this.lastError) this.options.logger.warn(message);
+    this.lastError = message;
+  }
+}
+
+/** At most `length` UTF-16 units, never ending in half of a surrogate pair. */
+function truncate(text: string, length: number): string {
+  if (text.length <= length) return text;
+  const code = text.charCodeAt(length - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? length - 1 : length);
 }

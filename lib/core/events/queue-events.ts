@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { InvalidOptionsError } from '../errors.js';
+import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
 import { queueKeys } from '../protocol/keys.js';
 import { closeConnection, whenReady } from '../redis/connection.js';
 import { decodeQueueEvents, type QueueEvent, type QueueEventName } from './queue-event.js';
@@ -23,8 +24,13 @@ export class QueueEvents extends EventEmitter<QueueEventsMap> {
   private readonly subscriber: Redis;
   private readonly channels: Map<string, string>;
 
-  constructor(redis: Redis, queues: readonly string[]) {
+  private readonly logger: DelayedLogger;
+
+  constructor(redis: Redis, queues: readonly string[], logger: DelayedLogger = consoleLogger) {
     super();
+    this.logger = logger;
+    // Many listeners are normal here (one per decorated method): no leak warning.
+    this.setMaxListeners(0);
     if (!Array.isArray(queues) || queues.length === 0) {
       throw new InvalidOptionsError('QueueEvents needs at least one queue name');
     }
@@ -35,7 +41,17 @@ export class QueueEvents extends EventEmitter<QueueEventsMap> {
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (!this.channels.has(channel.toString())) return;
-      for (const event of decodeQueueEvents(message)) this.emit(event.event, event);
+      for (const event of decodeQueueEvents(message)) {
+        // Inside ioredis' socket callback: a listener's error must not escape there (it
+        // would be uncaught) nor cost the other events of the message.
+        try {
+          this.emit(event.event, event);
+        } catch (error) {
+          this.logger.error(
+            `A listener of the "${event.event}" queue event threw: ${errorMessage(error)}`,
+          );
+        }
+      }
     });
   }
 

@@ -17,8 +17,13 @@ const QUEUE_KEY_SUFFIXES: Readonly<Record<string, string>> = {
   _dead: 'list',
 };
 
+const SCAN_STEP = 1_000;
+
 export interface FindQueuesOptions {
-  /** Keys to scan at most (SCAN is O(keys of the database)); default 1,000,000. */
+  /**
+   * About how many keys of the database to look at, at most (SCAN is O(keys), in steps of
+   * 1,000); default 1,000,000. On a bigger database the list may miss queues: name them.
+   */
   readonly maxKeys?: number;
 }
 
@@ -33,9 +38,10 @@ export async function findQueues(redis: Redis, options: FindQueuesOptions = {}):
   let cursor = '0';
   let scanned = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', '*_*', 'COUNT', 1_000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', '*_*', 'COUNT', SCAN_STEP);
     cursor = next;
-    scanned += keys.length;
+    // COUNT is how many keys a step looks at (matching or not), give or take.
+    scanned += SCAN_STEP;
     for (const key of keys) {
       for (const suffix of Object.keys(QUEUE_KEY_SUFFIXES)) {
         if (key.endsWith(suffix) && key.length > suffix.length) candidates.set(key, suffix);

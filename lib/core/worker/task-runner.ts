@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
 import {
@@ -25,14 +24,14 @@ import type { ReleaseBatcher } from './release-batcher.js';
 import type { TaskInstrument } from './task-instrument.js';
 import type { Slot, SlotPool } from './slot-pool.js';
 import { runInTaskContext, type TaskContext, untrackedProgress } from './task-context.js';
-import type { WorkerEvents } from './worker-events.js';
+import type { TaskEventSink } from './worker-events.js';
 import type { WorkerQueue } from './worker-queue.js';
 
 /** What the runner needs from its worker. */
 export interface TaskRunnerDeps {
   readonly handlers: HandlerRegistry;
   readonly logger: DelayedLogger;
-  readonly events: EventEmitter<WorkerEvents>;
+  readonly events: TaskEventSink;
   /** The worker's command connection, on which a task's outcome is written. */
   readonly redis: Redis;
   readonly loss: ConnectionLoss;
@@ -172,18 +171,28 @@ export class TaskRunner {
     const workerId = slot.id; // a release may give the slot a new id
     if (tracking === undefined) {
       this.deps.releases.schedule(queue, slot);
-    } else if (!(await this.finishDone(queue, slot, task, tracking, result))) {
-      // Its end is not recorded: it stays held, and a sweeper runs it again.
-      events.emit('failed', {
-        queue: queue.name,
-        name: task.funcPath,
-        workerId,
-        id: tracking.id,
-        error: new DelayedError(`The end of tracked task ${tracking.id} could not be recorded`),
-        outcome: 'interrupted',
-        duration,
-      });
-      return;
+    } else {
+      const end = await this.finishDone(queue, slot, task, tracking, result);
+      if (end !== 'done') {
+        events.emit('failed', {
+          queue: queue.name,
+          name: task.funcPath,
+          workerId,
+          id: tracking.id,
+          ...(end === 'unwritten'
+            ? {
+                // Its end is not recorded: it stays held, and a sweeper runs it again.
+                error: new DelayedError(
+                  `The end of tracked task ${tracking.id} could not be recorded`,
+                ),
+                outcome: 'interrupted',
+              }
+            : // Recorded as failed: its result could not be stored (no retry, no dead letter).
+              { error: end, outcome: 'dropped' }),
+          duration,
+        });
+        return;
+      }
     }
     if (events.listenerCount('completed') > 0) {
       events.emit('completed', {
@@ -417,7 +426,8 @@ export class TaskRunner {
   /**
    * Ends a tracked task that succeeded: its result stored, its slot released, its waiters
    * told, in one step. A result MessagePack cannot carry fails the task instead (no retry:
-   * the handler's work is done). False if the end could not be written.
+   * the handler's work is done): that error is returned. 'unwritten' if the end could not
+   * be written.
    */
   private async finishDone(
     queue: WorkerQueue,
@@ -425,19 +435,22 @@ export class TaskRunner {
     task: DecodedPyTask,
     tracking: TrackingEnvelope,
     result: unknown,
-  ): Promise<boolean> {
+  ): Promise<'done' | TaskResultError | 'unwritten'> {
     let outcome: ['result' | 'error', Buffer];
-    let end: 'done' | 'failed' = 'done';
+    let failure: TaskResultError | undefined;
     try {
       outcome = ['result', encodeMsgpack(result ?? null)];
     } catch (error) {
       const message = `Task "${task.funcPath}" returned a result that cannot be stored: ${errorMessage(error)}`;
       this.deps.logger.error(message);
-      outcome = ['error', encodeTaskError(new TaskResultError(message), false)];
-      end = 'failed';
+      failure = new TaskResultError(message);
+      outcome = ['error', encodeTaskError(failure, false)];
     }
     const workerId = slot.id; // settle may give the slot a new id
-    return this.settle(slot, () => queue.finishTracked(workerId, tracking, end, outcome));
+    const written = await this.settle(slot, () =>
+      queue.finishTracked(workerId, tracking, failure === undefined ? 'done' : 'failed', outcome),
+    );
+    return !written ? 'unwritten' : (failure ?? 'done');
   }
 
   /**

@@ -68,3 +68,12 @@ export interface WorkerEvents {
   /** The worker is connected again and fetches. */
   reconnected: [WorkerStateEvent];
 }
+
+/**
+ * Where the task runner tells what happens: the worker's events, through the worker, which
+ * keeps a listener that throws from disturbing a task (see Worker).
+ */
+export interface TaskEventSink {
+  emit<K extends keyof WorkerEvents>(event: K, ...args: WorkerEvents[K]): void;
+  listenerCount(event: keyof WorkerEvents): number;
+}

@@ -21,7 +21,7 @@ import { ReleaseBatcher } from './release-batcher.js';
 import { type Slot, SlotPool } from './slot-pool.js';
 import type { TaskInstrument } from './task-instrument.js';
 import { TaskRunner } from './task-runner.js';
-import type { WorkerEvents, WorkerStateEvent } from './worker-events.js';
+import type { TaskEventSink, WorkerEvents, WorkerStateEvent } from './worker-events.js';
 import { WorkerQueue } from './worker-queue.js';
 
 export interface WorkerOptions extends Partial<WorkerSettings> {
@@ -76,6 +76,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   constructor(options: WorkerOptions) {
     super();
+    // Several parts listen at once (metrics, event decorators, publishers): no leak warning.
+    this.setMaxListeners(0);
     const problems: string[] = [];
     if (options.queues.length === 0) problems.push('a worker needs at least one queue');
     this.settings = resolveWorkerSettings(options, '', problems);
@@ -109,7 +111,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.runner = new TaskRunner({
       handlers: options.handlers,
       logger: this.logger,
-      events: this,
+      events: this.sink,
       redis: this.commands,
       loss: commandsLoss,
       pool: this.pool,
@@ -200,7 +202,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keepAliveTimer.unref();
     this.loop = this.fetcher.loop();
     this.promoter.start();
-    this.emit('online', this.stateEvent());
+    this.tell('online', this.stateEvent());
+  }
+
+  /** The task runner's way to tell the worker's events (see tell). */
+  private readonly sink: TaskEventSink = {
+    emit: (event, ...args) => this.tell(event, ...args),
+    listenerCount: (event) => this.listenerCount(event),
+  };
+
+  /**
+   * Tells an event's listeners, each in turn: one that throws is logged and disturbs
+   * neither the worker (a task, its start or its stop) nor the listeners after it.
+   */
+  private tell<K extends keyof WorkerEvents>(event: K, ...args: WorkerEvents[K]): void {
+    const listeners = this.rawListeners(event) as ((...given: unknown[]) => unknown)[];
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (error) {
+        this.logger.error(
+          `A listener of the worker's "${event}" event threw: ${errorMessage(error)}`,
+        );
+      }
+    }
   }
 
   /** What the worker's own events carry. */
@@ -283,7 +308,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       Date.now() + DEFAULT_QUIT_TIMEOUT,
     );
     await this.closeConnections();
-    this.emit('offline', this.stateEvent());
+    this.tell('offline', this.stateEvent());
   }
 
   private async closeConnections(): Promise<void> {
@@ -309,14 +334,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.logger.warn(
       `Lost the connection to Redis at ${describeRedis(this.commands)}; reconnecting`,
     );
-    this.emit('disconnected', this.stateEvent());
+    this.tell('disconnected', this.stateEvent());
   };
 
   private readonly reconnected = (): void => {
     if (this.loop === undefined || this.online || this.state === 'closed') return;
     this.online = true;
     this.logger.log(`Reconnected to Redis at ${describeRedis(this.commands)}`);
-    this.emit('reconnected', this.stateEvent());
+    this.tell('reconnected', this.stateEvent());
     // A restarted server may have lost the liveness keys: claim them again before the next
     // dequeue (sent on this connection, so it goes first), or a sweeper would take tasks
     // that are running here for the tasks of a dead worker.
