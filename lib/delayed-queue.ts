@@ -305,21 +305,29 @@ export class ScheduledCalls {
 
   /** The time of an untracked schedule; options only a tracked call has are refused. */
   private plainTime(): ScheduleTime {
-    const { delay, at, result, unique } = this.options ?? {};
-    if (result !== undefined || unique !== undefined) {
-      throw new InvalidOptionsError(
-        'result and unique apply to tracked calls: use with({ … }).call(…), which returns a task handle',
-      );
-    }
-    if (delay !== undefined && at !== undefined) {
-      throw new InvalidOptionsError('with(): give delay or at, not both');
-    }
-    if (delay !== undefined) return { delay };
-    if (at !== undefined) return { at };
+    return plainScheduleTime(this.options);
+  }
+}
+
+/**
+ * The time of an untracked schedule made by `with(options)`: `delay` or `at`; options only
+ * a tracked call has (`result`, `unique`) are refused, naming `call()`.
+ */
+export function plainScheduleTime(options: CallOptions): ScheduleTime {
+  const { delay, at, result, unique } = options ?? {};
+  if (result !== undefined || unique !== undefined) {
     throw new InvalidOptionsError(
-      'A schedule needs { delay: ms } or { at: Date | ms since the epoch } (or use call(), which also runs a call now)',
+      'result and unique apply to tracked calls: use with({ … }).call(…), which returns a task handle',
     );
   }
+  if (delay !== undefined && at !== undefined) {
+    throw new InvalidOptionsError('with(): give delay or at, not both');
+  }
+  if (delay !== undefined) return { delay };
+  if (at !== undefined) return { at };
+  throw new InvalidOptionsError(
+    'A schedule needs { delay: ms } or { at: Date | ms since the epoch } (or use call(), which also runs a call now)',
+  );
 }
 
 /** A periodic schedule's timing and behavior: `{ every }` or `{ cron, timeZone? }`, plus `neverSkip`, `tickArg`. */

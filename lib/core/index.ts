@@ -58,7 +58,7 @@ export {
 } from './queue/dead-letters.js';
 export type { NodeTaskOptions } from './queue/node-task-options.js';
 export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './queue/queue.js';
-export type { ScheduledTask, ScheduleTime } from './queue/schedule.js';
+export { scheduleArgs, type ScheduledTask, type ScheduleTime } from './queue/schedule.js';
 export { type DrainOptions, type QueueWork, waitForDrained } from './queue/wait-for-drained.js';
 export {
   checkScheduleTiming,
@@ -77,7 +77,7 @@ export {
 } from './redis/connection.js';
 export { type ResultOptions, TaskHandle } from './tracking/task-handle.js';
 export type { TaskState, TaskStatus } from './tracking/task-record.js';
-export type { CallOptions } from './tracking/tracked-call.js';
+export { type CallOptions, checkCallOptions } from './tracking/tracked-call.js';
 export { EventPublisher, type EventPublisherOptions } from './events/event-publisher.js';
 export { QUEUE_EVENT_NAMES, type QueueEvent, type QueueEventName } from './events/queue-event.js';
 export { QueueEvents, type QueueEventsMap } from './events/queue-events.js';

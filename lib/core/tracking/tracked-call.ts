@@ -108,8 +108,11 @@ export async function callTask(
 /** The longest unique key a call takes (characters). */
 const MAX_UNIQUE_KEY = 1_024;
 
-/** A call's options, checked, as the enqueue script takes them. */
-function checkCallOptions(options: CallOptions): {
+/**
+ * A call's options, checked, as the enqueue script takes them. Exported for integrations
+ * that must refuse what a queue refuses, with the same messages (the testing module).
+ */
+export function checkCallOptions(options: CallOptions): {
   mode: 'now' | 'in' | 'at';
   time: string;
   resultTtl: number;
