@@ -4,8 +4,6 @@ import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
-  type ReadableSpan,
-  type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import type { Redis } from 'ioredis';
@@ -23,6 +21,7 @@ import { resolveOptions } from '../lib/delayed.options.js';
 import { DelayedMetrics } from '../lib/metrics/delayed-metrics.js';
 import { tracingInstrument } from '../lib/tracing/index.js';
 import { silentLogger } from './contenders/contender.js';
+import { DroppingExporter } from './contenders/our-instrumentation.js';
 import { startBenchRedis } from './redis-server.js';
 
 /**
@@ -34,15 +33,6 @@ import { startBenchRedis } from './redis-server.js';
 const N = Number(process.argv[2] ?? 50_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const QUEUE = 'bench-operate';
-
-class DroppingExporter implements SpanExporter {
-  export(_spans: ReadableSpan[], done: (result: { code: 0 }) => void): void {
-    done({ code: 0 });
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 interface Setup {
   instrument?: TaskInstrument;

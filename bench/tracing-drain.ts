@@ -5,8 +5,6 @@ import {
   AlwaysOffSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import {
   HandlerRegistry,
@@ -17,6 +15,7 @@ import {
 } from '../lib/core/index.js';
 import { traceContextInjector, tracingInstrument } from '../lib/tracing/index.js';
 import { silentLogger } from './contenders/contender.js';
+import { DroppingExporter } from './contenders/our-instrumentation.js';
 import { startBenchRedis } from './redis-server.js';
 
 /**
@@ -29,17 +28,6 @@ import { startBenchRedis } from './redis-server.js';
  */
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
-
-class DroppingExporter implements SpanExporter {
-  spans = 0;
-  export(spans: ReadableSpan[], done: (result: { code: 0 }) => void): void {
-    this.spans += spans.length;
-    done({ code: 0 });
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 async function main(): Promise<void> {
   const redis = await startBenchRedis();

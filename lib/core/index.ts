@@ -61,8 +61,13 @@ export { Queue, type QueueOptions, type RateLimit, rateLimitProblems } from './q
 export { scheduleArgs, type ScheduledTask, type ScheduleTime } from './queue/schedule.js';
 export { type DrainOptions, type QueueWork, waitForDrained } from './queue/wait-for-drained.js';
 export {
+  checkName as checkScheduleName,
   checkScheduleTiming,
+  NEVER as NO_NEXT_TICK,
+  nextTick,
   type ScheduleBehavior,
+  scheduleDefinition,
+  type ScheduleDefinition,
   type ScheduleTiming,
 } from './schedules/schedule-definition.js';
 export { Scheduler, type SchedulerOptions } from './schedules/scheduler.js';

@@ -1,12 +1,13 @@
-import { Cron } from 'croner';
 import {
-  checkScheduleTiming,
-  encodeTask,
-  GoTask,
+  checkScheduleName,
   InvalidOptionsError,
+  NO_NEXT_TICK,
+  nextTick,
   PyTask,
   type ScheduleBehavior,
   type ScheduleChange,
+  scheduleDefinition,
+  type ScheduleDefinition,
   type ScheduleInfo,
   type ScheduleTiming,
   type Task,
@@ -40,35 +41,16 @@ export class InlineSchedules {
     task: Task,
     behavior: ScheduleBehavior = {},
   ): ScheduleChange {
-    checkName(name);
-    const where = `Schedule "${name}"`;
-    checkScheduleTiming(timing, where);
-    const { neverSkip = false, tickArg = false, declared = false } = behavior;
-    if (
-      typeof neverSkip !== 'boolean' ||
-      typeof tickArg !== 'boolean' ||
-      typeof declared !== 'boolean'
-    ) {
-      throw new InvalidOptionsError(`${where}: neverSkip and tickArg must be true or false`);
-    }
-    if (tickArg && !(task instanceof PyTask)) {
-      throw new InvalidOptionsError(`${where}: tickArg needs a PyTask or NodeTask, not a GoTask`);
-    }
-    if (!(task instanceof PyTask) && !(task instanceof GoTask)) {
-      throw new TypeError('Only PyTask, NodeTask and GoTask instances can be enqueued');
-    }
-    const normal: ScheduleTiming =
-      'every' in timing
-        ? { every: timing.every }
-        : { cron: timing.cron, timeZone: timing.timeZone ?? 'UTC' };
+    // The queue's own checks and normal form, so a schedule refused in production is refused here.
+    const definition = scheduleDefinition(name, timing, task, behavior);
     const schedule: InlineSchedule = {
-      timing: normal,
-      neverSkip,
-      tickArg,
-      declared,
+      timing: definition.timing,
+      neverSkip: definition.neverSkip,
+      tickArg: definition.tickArg,
+      declared: definition.declared,
       task,
-      bytes: encodeTask(task),
-      nextTick: nextTickAfter(normal, Date.now()),
+      bytes: definition.task,
+      nextTick: nextTickAfter(definition, Date.now()),
     };
     let schedules = this.queues.get(queue);
     if (schedules === undefined) {
@@ -82,12 +64,12 @@ export class InlineSchedules {
   }
 
   remove(queue: string, name: string): boolean {
-    checkName(name);
+    checkScheduleName(name);
     return this.queues.get(queue)?.delete(name) ?? false;
   }
 
   get(queue: string, name: string): ScheduleInfo | undefined {
-    checkName(name);
+    checkScheduleName(name);
     const schedule = this.queues.get(queue)?.get(name);
     return schedule === undefined ? undefined : info(queue, name, schedule);
   }
@@ -114,7 +96,7 @@ export class InlineSchedules {
       throw new InvalidOptionsError(`Queue "${queue}" has no schedule named "${name}"`);
     }
     const tick = at ?? schedule.nextTick ?? Date.now();
-    schedule.nextTick = nextTickAfter(schedule.timing, tick);
+    schedule.nextTick = nextTickAfter(schedule, tick);
     const { task } = schedule;
     if (!schedule.tickArg || !(task instanceof PyTask)) return task;
     const Kind = task.constructor as typeof PyTask;
@@ -122,21 +104,11 @@ export class InlineSchedules {
   }
 }
 
-function checkName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw new InvalidOptionsError(
-      `A schedule needs a name of 1 to 200 characters, got ${JSON.stringify(name)}`,
-    );
-  }
-}
-
 /** The first tick strictly after `after` (ms), or null when the timing has none. */
-function nextTickAfter(timing: ScheduleTiming, after: number): number | null {
-  if ('every' in timing) return (Math.floor(after / timing.every) + 1) * timing.every;
-  const next = new Cron(timing.cron, { timezone: timing.timeZone, paused: true }).nextRun(
-    new Date(after),
-  );
-  return next === null ? null : next.getTime();
+function nextTickAfter(schedule: Pick<ScheduleDefinition, 'timing'>, after: number): number | null {
+  // nextTick reads a definition's timing only.
+  const next = nextTick(schedule as ScheduleDefinition, after);
+  return next === NO_NEXT_TICK ? null : next;
 }
 
 function sameDefinition(a: InlineSchedule, b: InlineSchedule): boolean {
