@@ -133,3 +133,35 @@ export class DrainTimeoutError extends DelayedError {
     super(message);
   }
 }
+
+/**
+ * A data queue's put failed part-way: `put` holds the ids of the items that were put (each
+ * script call is atomic, a big put takes several); the others were not.
+ */
+export class DataPutError extends DelayedError {
+  constructor(
+    message: string,
+    /** Ids of the items that were put, in the order of the items given. */
+    readonly put: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Items of a data queue that are not MessagePack (written by something else than a put):
+ * `batch` holds the items of the same get that could be read (handled as usual), `records`
+ * the raw bytes of the others, by id.
+ */
+export class DataDecodeError extends DelayedError {
+  constructor(
+    message: string,
+    /** The items of the same call that could be read (a DataBatch from a get). */
+    readonly batch: Map<string, unknown>,
+    /** Item id -> the raw record that could not be read. */
+    readonly records: ReadonlyMap<string, Buffer>,
+  ) {
+    super(message);
+  }
+}

@@ -13,6 +13,8 @@ export {
   ShutdownDeadlineError,
   TaskTimeoutError,
   TaskDecodeError,
+  DataDecodeError,
+  DataPutError,
   UnknownHandlerError,
   UnrecoverableError,
   RateLimitedError,
@@ -117,3 +119,13 @@ export type {
   WorkerStateEvent,
 } from './worker/worker-events.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
+export { DataBatch } from './data/data-batch.js';
+export { type DataDeadLetter, DataDeadLetters } from './data/data-dead-letters.js';
+export {
+  type DataCounts,
+  DataQueue,
+  type DataQueueOptions,
+  type GetOptions as DataGetOptions,
+  type PutOptions as DataPutOptions,
+  type RefreshOptions as DataRefreshOptions,
+} from './data/data-queue.js';

@@ -2,10 +2,18 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { DelayedError } from '../errors.js';
+import type { DataQueueKeys } from '../data/data-keys.js';
 import type { QueueKeys } from '../protocol/keys.js';
 
-/** How a script's header names a queue key (`-- KEYS[2]  N_noti  …`), and which key that is. */
-const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
+/** The keys a script runs on: a task queue's, or a data queue's. */
+type ScriptKeys = QueueKeys | DataQueueKeys;
+type KeyName = keyof QueueKeys | keyof DataQueueKeys;
+
+/**
+ * How a script's header names a queue key (`-- KEYS[2]  N_noti  …`), and which key that is;
+ * a data queue's keys (`N_dq…`) are named the same way.
+ */
+const KEY_NAMES: Readonly<Record<string, KeyName>> = {
   N: 'tasks',
   N_noti: 'notifications',
   N_processing: 'processing',
@@ -15,6 +23,11 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
   N_schedule_ticks: 'scheduleTicks',
   N_rate: 'rate',
   N_paused: 'paused',
+  N_dq: 'available',
+  N_dq_items: 'items',
+  N_dq_leases: 'leases',
+  N_dq_delayed: 'delayed',
+  N_dq_dead: 'dead',
 };
 
 /**
@@ -31,10 +44,10 @@ const KEY_NAMES: Readonly<Record<string, keyof QueueKeys>> = {
 export class LuaScript {
   readonly sha: string;
   /** The queue keys the script takes, in KEYS order. */
-  readonly keys: readonly (keyof QueueKeys)[];
+  readonly keys: readonly KeyName[];
   /** How many per-task keys the script takes after the queue's: at least `min`, at most `max`. */
   readonly taskKeys: { readonly min: number; readonly max: number };
-  private readonly keysOf = new WeakMap<QueueKeys, string[]>();
+  private readonly keysOf = new WeakMap<ScriptKeys, string[]>();
 
   constructor(
     readonly name: string,
@@ -50,14 +63,20 @@ export class LuaScript {
    */
   async run(
     redis: Redis,
-    queue: QueueKeys,
+    queue: ScriptKeys,
     args: readonly (string | Buffer)[],
     taskKeys: readonly string[] = [],
   ): Promise<unknown> {
     // A queue's keys never change: build its KEYS list once, not on every call.
     let keys = this.keysOf.get(queue);
     if (keys === undefined) {
-      keys = this.keys.map((key) => queue[key]);
+      keys = this.keys.map((key) => {
+        const name = (queue as unknown as Record<string, unknown>)[key];
+        if (typeof name !== 'string') {
+          throw new DelayedError(`${this.name}.lua takes a key "${key}" these keys do not have`);
+        }
+        return name;
+      });
       this.keysOf.set(queue, keys);
     }
     if (taskKeys.length < this.taskKeys.min || taskKeys.length > this.taskKeys.max) {
@@ -78,11 +97,8 @@ export class LuaScript {
 /** How a header names the key of one task: `N_task_<id>`, `N_unique_<key>`. */
 const TASK_KEY = /^N_\w+_<\w+>$/;
 
-function headerKeys(
-  name: string,
-  source: string,
-): [(keyof QueueKeys)[], { min: number; max: number }] {
-  const keys: (keyof QueueKeys)[] = [];
+function headerKeys(name: string, source: string): [KeyName[], { min: number; max: number }] {
+  const keys: KeyName[] = [];
   const taskKeys = { min: 0, max: 0 };
   for (const [line, index, key] of source.matchAll(/^-- KEYS\[(\d+)\]\s+(\S+).*$/gm)) {
     const known = KEY_NAMES[key!];
@@ -143,4 +159,10 @@ export const scripts = {
   trackStatus: load('track_status'),
   trackProgress: load('track_progress'),
   drainState: load('drain_state'),
+  dataPut: load('data_put'),
+  dataGet: load('data_get'),
+  dataRefresh: load('data_refresh'),
+  dataDone: load('data_done'),
+  dataCounts: load('data_counts'),
+  dataRequeueDead: load('data_requeue_dead'),
 } as const;

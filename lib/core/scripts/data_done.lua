@@ -1,0 +1,25 @@
+-- Marks held items done: removes each given item that is held, with its record. With
+-- ARGV[1], only items held under that lease (ending then): a consumer whose lease ran out and
+-- whose item another consumer took since cannot remove it from under that consumer. A lease
+-- that ran out but was not taken over still counts: nobody else has the item.
+--
+-- KEYS[1]  N_dq_items    hash: id -> record
+-- KEYS[2]  N_dq_leases   sorted set: held id -> when its lease ends (ms)
+-- ARGV[1]  the lease end the items must have, or '' for any lease
+-- ARGV[2…] item ids
+--
+-- Returns the number of items done.
+local mine = tonumber(ARGV[1])
+local done = {}
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  if score and (mine == nil or tonumber(score) == mine) then
+    done[#done + 1] = ARGV[i]
+  end
+end
+for first = 1, #done, 1000 do
+  local last = math.min(first + 999, #done)
+  redis.call('ZREM', KEYS[2], unpack(done, first, last))
+  redis.call('HDEL', KEYS[1], unpack(done, first, last))
+end
+return #done

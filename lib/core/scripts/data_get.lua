@@ -1,0 +1,114 @@
+-- Takes items from a data queue, after settling what is due, all on Redis' clock:
+--   1. items put with a delay that are due become available (tail, in due order);
+--   2. held items whose lease ended come back (head, so they are taken first) if they have
+--      attempts left, else are given up: kept as dead letters if they were put so, else
+--      dropped;
+--   3. up to ARGV[1] items are taken from the head: with a visibility timeout, each is held
+--      (leased) until now + timeout and stays in the hash; without one, it is removed for
+--      good (0/1 delivery); a peek only reads them.
+-- Steps 1 and 2 each handle at most max(count, 100) items per call; the next call goes on.
+--
+-- KEYS[1]  N_dq          list of the ids of available items
+-- KEYS[2]  N_dq_items    hash: id -> record (8-byte header, then the item's bytes)
+-- KEYS[3]  N_dq_leases   sorted set: held id -> when its lease ends (ms)
+-- KEYS[4]  N_dq_delayed  sorted set: delayed id -> when it becomes available (ms)
+-- KEYS[5]  N_dq_dead     list of dead letters
+-- ARGV[1]  how many items to take (0: only settle)
+-- ARGV[2]  the visibility timeout in ms: > 0 lease, 0 take for good, -1 peek
+-- ARGV[3]  dead letters kept at most (the oldest are trimmed)
+--
+-- Returns {lease end (0 without a lease), ms until the next delayed item or lease end (-1:
+-- none), id, record, id, record, …}.
+local count = tonumber(ARGV[1])
+local timeout = tonumber(ARGV[2])
+local keep = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local bound = math.max(count, 100)
+
+local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, bound)
+if #due > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, #due - 1)
+  redis.call('RPUSH', KEYS[1], unpack(due))
+end
+
+local ended = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, bound)
+if #ended > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, #ended - 1)
+  local back = {}
+  local died = false
+  for i = #ended, 1, -1 do
+    local id = ended[i]
+    local record = redis.call('HGET', KEYS[2], id)
+    if record then
+      -- Header: 0x94, 0xcd + attempts (uint16), 0xc2/0xc3 dead-letter flag, 0xcd + returns.
+      local a1, a2, flag, _, r1, r2 = string.byte(record, 3, 8)
+      local returns = r1 * 256 + r2 + 1
+      if returns < a1 * 256 + a2 then
+        redis.call('HSET', KEYS[2], id,
+          string.sub(record, 1, 6) .. string.char(math.floor(returns / 256), returns % 256)
+            .. string.sub(record, 9))
+        back[#back + 1] = id
+      else
+        redis.call('HDEL', KEYS[2], id)
+        if flag == 0xc3 and keep > 0 then
+          -- A MessagePack map {id, item, attempts, diedAt}: readable from any language.
+          local size = #id
+          local idHeader = size < 32 and string.char(0xa0 + size) or string.char(0xd9, size)
+          redis.call('RPUSH', KEYS[5], '\132\162id' .. idHeader .. id .. '\164item'
+            .. string.sub(record, 9) .. '\168attempts\205'
+            .. string.char(math.floor(returns / 256), returns % 256)
+            .. '\166diedAt\203' .. struct.pack('>d', now))
+          died = true
+        end
+      end
+    end
+  end
+  -- Pushed newest first, so the oldest lands at the head.
+  if #back > 0 then redis.call('LPUSH', KEYS[1], unpack(back)) end
+  if died then redis.call('LTRIM', KEYS[5], -keep, -1) end
+end
+
+local out = {0, -1}
+if count > 0 then
+  local ids = redis.call('LRANGE', KEYS[1], 0, count - 1)
+  if #ids > 0 then
+    local records = redis.call('HMGET', KEYS[2], unpack(ids))
+    if timeout >= 0 then
+      redis.call('LTRIM', KEYS[1], #ids, -1)
+      if timeout == 0 then
+        redis.call('HDEL', KEYS[2], unpack(ids))
+      else
+        local leaseEnd = now + timeout
+        out[1] = leaseEnd
+        local args = {}
+        for i = 1, #ids do
+          if records[i] then
+            args[#args + 1] = leaseEnd
+            args[#args + 1] = ids[i]
+          end
+        end
+        if #args > 0 then redis.call('ZADD', KEYS[3], unpack(args)) end
+      end
+    end
+    for i = 1, #ids do
+      -- An id whose record is gone (deleted meanwhile) is skipped.
+      if records[i] then
+        out[#out + 1] = ids[i]
+        out[#out + 1] = records[i]
+      end
+    end
+  end
+end
+if #out == 2 then
+  local nextDue = -1
+  for _, key in ipairs({KEYS[3], KEYS[4]}) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if #first > 0 then
+      local inMs = math.max(tonumber(first[2]) - now, 0)
+      if nextDue < 0 or inMs < nextDue then nextDue = inMs end
+    end
+  end
+  out[2] = nextDue
+end
+return out
