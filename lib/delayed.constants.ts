@@ -23,5 +23,13 @@ export function getQueueToken(name: string): string {
   return `nestjs-delayed:queue:${name}`;
 }
 
+/** The injection token of the data queue named `name` (see `@InjectDataQueue`). */
+export function getDataQueueToken(name: string): string {
+  return `nestjs-delayed:data-queue:${name}`;
+}
+
+/** Token of every data queue the module provides (swept by the app's sweeper). */
+export const DELAYED_DATA_QUEUES = Symbol('nestjs-delayed:data-queues');
+
 /** Metadata key under which `@OnTaskEvent()`/`@OnWorkerEvent()`/`@OnQueueEvent()` store a method's listeners. */
 export const EVENT_LISTENER_METADATA = 'nestjs-delayed:event-listeners';

@@ -9,6 +9,7 @@ import {
 import type { Redis } from 'ioredis';
 import {
   closeConnection,
+  type DataQueue,
   DelayedError,
   describeRedis,
   errorMessage,
@@ -23,6 +24,7 @@ import {
 } from './core/index.js';
 import {
   DELAYED_CONNECTION,
+  DELAYED_DATA_QUEUES,
   DELAYED_DECLARED_SCHEDULES,
   DELAYED_HANDLERS,
   DELAYED_RESOLVED_OPTIONS,
@@ -59,6 +61,7 @@ export class DelayedHost
     @Inject(DELAYED_HANDLERS) private readonly handlers: HandlerRegistry,
     @Inject(Sweeper) private readonly sweeper: Sweeper,
     @Inject(DELAYED_DECLARED_SCHEDULES) private readonly declared: readonly DeclaredSchedule[],
+    @Inject(DELAYED_DATA_QUEUES) private readonly dataQueues: readonly DataQueue<unknown>[],
   ) {}
 
   /** The running worker, if this app consumes. */
@@ -99,6 +102,7 @@ export class DelayedHost
           new Queue(this.connection.redis, name, { redisTimeout: this.options.redisTimeout }),
         );
       }
+      for (const queue of this.dataQueues) this.sweeper.addDataQueue(queue);
       this.sweeper.start();
     }
     await this.startScheduler();

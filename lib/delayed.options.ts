@@ -124,7 +124,7 @@ const WORKER_KEYS = [
   'queues',
 ];
 /** Settings of the module itself, given beside the options, never inside them. */
-const EXTRAS = ['queues', 'isGlobal'];
+const EXTRAS = ['queues', 'dataQueues', 'isGlobal'];
 
 /** Applies the defaults once and rejects what cannot work, naming each problem. */
 export function resolveOptions(

@@ -45,11 +45,29 @@ export {
   type ScheduleDecoratorOptions,
 } from './schedule.decorators.js';
 export { InjectQueue } from './inject-queue.decorator.js';
-export { DELAYED_CONNECTION, DELAYED_MODULE_OPTIONS, getQueueToken } from './delayed.constants.js';
+export { InjectDataQueue } from './inject-data-queue.decorator.js';
+export type { DataQueueDefinition } from './data-queue-definition.js';
+export {
+  DELAYED_CONNECTION,
+  DELAYED_MODULE_OPTIONS,
+  getDataQueueToken,
+  getQueueToken,
+} from './delayed.constants.js';
 export { DelayedHost, type DelayedConnection } from './delayed.host.js';
 export {
   ConnectionLostError,
   currentTask,
+  DataBatch,
+  type DataCounts,
+  type DataDeadLetter,
+  DataDeadLetters,
+  DataDecodeError,
+  type DataGetOptions,
+  DataPutError,
+  type DataPutOptions,
+  DataQueue,
+  type DataQueueOptions,
+  type DataRefreshOptions,
   type DeadLetter,
   type DeadLetterReason,
   DeadLetters,

@@ -125,6 +125,7 @@ export {
   type DataCounts,
   DataQueue,
   type DataQueueOptions,
+  resolveDataQueueOptions,
   type GetOptions as DataGetOptions,
   type PutOptions as DataPutOptions,
   type RefreshOptions as DataRefreshOptions,

@@ -112,30 +112,11 @@ export class DataQueue<T = unknown> {
     options: DataQueueOptions = {},
   ) {
     this.keys = dataQueueKeys(name);
-    const problems: string[] = [];
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionsError(
-        `Invalid data queue options: expected an object, got ${describeValue(options)}`,
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!['visibilityTimeout', 'attempts', 'deadLetter', 'redisTimeout'].includes(key)) {
-        problems.push(
-          `unknown option "${key}" (known: visibilityTimeout, attempts, deadLetter, redisTimeout)`,
-        );
-      }
-    }
-    this.redisTimeout = resolveSettings(QUEUE_OPTIONS, options, '', problems).redisTimeout;
-    this.visibilityTimeout = options.visibilityTimeout ?? 0;
-    pushProblem(problems, 'visibilityTimeout', timeoutProblem(this.visibilityTimeout));
-    this.attempts = options.attempts ?? 1;
-    pushProblem(problems, 'attempts', attemptsProblem(this.attempts));
-    const dead = options.deadLetter;
-    this.deadLetterMaxLength =
-      dead === false
-        ? 0
-        : resolveSettings(DEAD_LETTER_OPTIONS, dead ?? {}, 'deadLetter.', problems).maxLength;
-    throwOnProblems(`options of data queue "${name}"`, problems);
+    const settings = resolveDataQueueOptions(name, options);
+    this.redisTimeout = settings.redisTimeout;
+    this.visibilityTimeout = settings.visibilityTimeout;
+    this.attempts = settings.attempts;
+    this.deadLetterMaxLength = settings.deadLetterMaxLength;
     this.deadLetters = new DataDeadLetters<T>(this);
   }
 
@@ -422,6 +403,41 @@ export class DataQueue<T = unknown> {
     }
   }
 }
+
+/** A data queue's options with their defaults; throws one error naming every problem. */
+export function resolveDataQueueOptions(
+  name: string,
+  options: DataQueueOptions,
+): {
+  readonly visibilityTimeout: number;
+  readonly attempts: number;
+  readonly deadLetterMaxLength: number;
+  readonly redisTimeout: number;
+} {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError(
+      `Invalid options of data queue "${name}": expected an object, got ${describeValue(options)}`,
+    );
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(options)) {
+    if (!DATA_QUEUE_OPTION_NAMES.includes(key)) {
+      problems.push(`unknown option "${key}" (known: ${DATA_QUEUE_OPTION_NAMES.join(', ')})`);
+    }
+  }
+  const { redisTimeout } = resolveSettings(QUEUE_OPTIONS, options, '', problems);
+  const { visibilityTimeout = 0, attempts = 1, deadLetter } = options;
+  pushProblem(problems, 'visibilityTimeout', timeoutProblem(visibilityTimeout));
+  pushProblem(problems, 'attempts', attemptsProblem(attempts));
+  const deadLetterMaxLength =
+    deadLetter === false
+      ? 0
+      : resolveSettings(DEAD_LETTER_OPTIONS, deadLetter ?? {}, 'deadLetter.', problems).maxLength;
+  throwOnProblems(`options of data queue "${name}"`, problems);
+  return { visibilityTimeout, attempts, deadLetterMaxLength, redisTimeout };
+}
+
+const DATA_QUEUE_OPTION_NAMES = ['visibilityTimeout', 'attempts', 'deadLetter', 'redisTimeout'];
 
 function pushProblem(problems: string[], name: string, problem: string | undefined): void {
   if (problem !== undefined) problems.push(`${name} must be ${problem}`);

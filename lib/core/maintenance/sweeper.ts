@@ -6,12 +6,18 @@ import {
   type SweeperSettings,
   throwOnProblems,
 } from '../options.js';
+import type { DataQueue } from '../data/data-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { Promoter } from './promoter.js';
 import { requeueLost, type SweepResult } from './requeue-lost.js';
 
 export interface SweeperOptions {
   readonly queues: readonly Queue[];
+  /**
+   * Data queues to settle on each sweep too: leases that ended and delayed items that are
+   * due, which otherwise wait for the next get. Default none.
+   */
+  readonly dataQueues?: readonly DataQueue<unknown>[];
   /** Time between sweeps (ms). Default 60,000. */
   readonly interval?: SweeperSettings['interval'];
   readonly logger?: DelayedLogger;
@@ -24,6 +30,7 @@ export interface SweeperOptions {
  */
 export class Sweeper {
   private readonly queues: Queue[];
+  private readonly dataQueues: DataQueue<unknown>[];
   private readonly interval: number;
   private readonly logger: DelayedLogger;
   private timer: NodeJS.Timeout | undefined;
@@ -31,6 +38,7 @@ export class Sweeper {
 
   constructor(options: SweeperOptions) {
     this.queues = [...options.queues];
+    this.dataQueues = [...(options.dataQueues ?? [])];
     const problems: string[] = [];
     this.interval = resolveSettings(SWEEPER_OPTIONS, options, '', problems).interval;
     throwOnProblems('sweeper options', problems);
@@ -49,6 +57,11 @@ export class Sweeper {
   add(queue: Queue): void {
     if (!this.queues.some((known) => known.name === queue.name)) this.queues.push(queue);
     this.promoter.add(queue);
+  }
+
+  /** Adds a data queue to settle on each sweep (one already swept, by name, is ignored). */
+  addDataQueue(queue: DataQueue<unknown>): void {
+    if (!this.dataQueues.some((known) => known.name === queue.name)) this.dataQueues.push(queue);
   }
 
   /** The names of the queues swept. */
@@ -89,7 +102,7 @@ export class Sweeper {
   }
 
   /**
-   * One sweep of every queue; returns what it did per queue name. A queue whose sweep fails
+   * One sweep of every queue (then every data queue); returns what it did per task queue name. A queue whose sweep fails
    * does not keep the others from theirs (they may live on other servers); the first failure
    * is thrown once every queue had its turn.
    */
@@ -109,6 +122,13 @@ export class Sweeper {
         this.logger.log(
           `Swept queue "${queue.name}": ${result.requeued} lost task(s) requeued, ${result.notificationsAdded} notification(s) restored, ${result.notificationsDropped} stray notification(s) dropped`,
         );
+      }
+    }
+    for (const queue of this.dataQueues) {
+      try {
+        await queue.sweep();
+      } catch (error) {
+        failure ??= { error };
       }
     }
     if (failure) throw failure.error;
