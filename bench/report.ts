@@ -3,6 +3,7 @@ import { formatCount, formatRatio, formatValue, mib } from './format.js';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { CeilingResult } from './scenarios/ceiling.js';
+import type { DataResult } from './scenarios/data.js';
 import type { PeerResult } from './scenarios/peers.js';
 import type { PairScenario, Target } from './scenarios/scenario.js';
 import type { SoakResult } from './scenarios/soak.js';
@@ -53,6 +54,8 @@ export interface BenchReport {
   /** Why the ceiling was not measured (redis-benchmark missing). */
   readonly ceilingSkipped?: string;
   readonly peers: readonly PeerResult[];
+  /** DataQueue against rpqueue's data queue (the `data` group). */
+  readonly data?: DataResult;
   readonly soak: readonly SoakResult[];
   readonly soakTarget: { readonly text: string; readonly met: boolean | undefined };
   readonly raw: readonly RawRun[];
@@ -217,6 +220,7 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
     }
     out.push('');
   }
+  if (report.data) dataMarkdown(report.data, out);
   if (report.ceiling.length > 0) {
     out.push('## The Redis ceiling (redis-benchmark, 50 clients)');
     out.push('');
@@ -244,4 +248,41 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
   );
   out.push('');
   return out.join('\n');
+}
+
+function dataMarkdown(data: DataResult, out: string[]): void {
+  const rpqueue = data.rpqueue.available ? `rpqueue ${data.rpqueue.version}` : 'rpqueue';
+  out.push(`## Data queues: DataQueue vs ${rpqueue} (issue 12)`);
+  out.push('');
+  out.push(
+    `Put N items in batches of B, then get B with a ${data.visibilityTimeoutMs / 1000} s visibility timeout and mark them done, ` +
+      'until the queue is empty; one call at a time on both sides (rpqueue: `put_data`, `get_data(B, vis_timeout=30)`, ' +
+      '`done_data`, from its own Python process; ours: `put`, `get(B)`, `done(batch)`). Items: `{"n": i, "user": "u123", ' +
+      '"tags": ["a", "b"]}`. Every run checks that each item came back intact, was done once and that Redis is empty at the end.' +
+      (data.rpqueue.available ? ` redis-py ${data.rpqueue.redisPy}.` : ''),
+  );
+  out.push('');
+  out.push(`| Operation | Batch | Items | nestjs-delayed | ${rpqueue} | Ratio | Target | Met |`);
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  for (const row of data.rows) {
+    const single = row.loops === 1;
+    const label = single
+      ? row.operation
+      : `${row.operation}, ${row.loops} loops in flight (ours only)`;
+    const theirs = single
+      ? data.rpqueue.available
+        ? formatValue(row.median.rpqueue, 'items/s')
+        : 'skipped'
+      : '';
+    out.push(
+      `| ${label} | ${formatCount(row.batch)} | ${formatCount(row.items)} | ${formatValue(row.median.ours, 'items/s')} | ` +
+        `${theirs} | ${single ? formatRatio(row.ratio) : ''} | ${single ? data.target.text : ''} | ` +
+        `${single ? yesNo(row.targetMet) : ''} |`,
+    );
+  }
+  out.push('');
+  if (!data.rpqueue.available) {
+    out.push(`rpqueue skipped: ${data.rpqueue.reason}.`);
+    out.push('');
+  }
 }

@@ -24,6 +24,7 @@ import {
 } from './report.js';
 import { bulkAdd, concurrentAdd, sequentialAdd } from './scenarios/add.js';
 import { type CeilingResult, ceilingUnavailable, redisCeiling } from './scenarios/ceiling.js';
+import { type DataResult, dataQueues } from './scenarios/data.js';
 import { drain } from './scenarios/drain.js';
 import { latency } from './scenarios/latency.js';
 import { memory } from './scenarios/memory.js';
@@ -47,7 +48,8 @@ import { type Sizes, sizesFor, warmUpSizes } from './sizes.js';
 
 /**
  * `npm run bench`: nestjs-delayed against BullMQ on one throw-away Redis, then the Redis
- * ceiling, the delayed family picture and (with --soak) the worker RSS soak. Progress goes
+ * ceiling, the delayed family picture, data queues against rpqueue and (with --soak) the
+ * worker RSS soak. Progress goes
  * to stderr; the markdown table to stdout and, with the JSON and the SVG chart, to
  * bench/results/.
  */
@@ -175,6 +177,22 @@ async function runPeers(
   return [python, GO_PEER];
 }
 
+async function runData(
+  redis: BenchRedis,
+  options: BenchOptions,
+  sizes: Sizes,
+): Promise<DataResult> {
+  const result = await dataQueues(redis, sizes, options.repeats, log);
+  for (const row of result.rows) {
+    if (row.loops !== 1 || !Number.isFinite(row.ratio)) continue;
+    log(
+      `[data] ${row.operation} batch ${row.batch}: ${formatValue(row.median.ours, 'items/s')} vs rpqueue ` +
+        `${formatValue(row.median.rpqueue, 'items/s')}, ${row.ratio.toFixed(2)}x`,
+    );
+  }
+  return result;
+}
+
 async function runSoak(redis: BenchRedis): Promise<SoakResult[]> {
   const results: SoakResult[] = [];
   for (const id of CONTENDERS) {
@@ -271,6 +289,7 @@ async function main(): Promise<void> {
     const scenarios = PAIR_SCENARIOS.filter((s) => wants(options, s.group));
     const ceiling = wants(options, 'ceiling') ? await runCeiling(redis, sizes) : { results: [] };
     const peers = wants(options, 'peers') ? await runPeers(redis, options, sizes) : [];
+    const data = wants(options, 'data') ? await runData(redis, options, sizes) : undefined;
     const soakResults = options.soak ? await runSoak(redis) : [];
     const finishedAt = new Date();
     const report: BenchReport = {
@@ -289,6 +308,7 @@ async function main(): Promise<void> {
       ceiling: ceiling.results,
       ...(ceiling.skipped ? { ceilingSkipped: ceiling.skipped } : {}),
       peers,
+      ...(data ? { data } : {}),
       soak: soakResults,
       soakTarget: soakTarget(soakResults),
       raw,

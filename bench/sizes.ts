@@ -45,6 +45,12 @@ export interface Sizes {
   /** Tasks whose results are left stored, for the bytes per result. */
   readonly resultMemory: number;
   readonly peerDrain: number;
+  /** Batch sizes of the data-queue group (put, get+done). */
+  readonly dataBatches: readonly number[];
+  /** Items per data-queue run at batch 1 (one round trip or more per item on both sides). */
+  readonly dataSingle: number;
+  /** Items per data-queue run at the bigger batch sizes. */
+  readonly dataBatched: number;
   /** redis-benchmark -n */
   readonly ceilingRequests: number;
 }
@@ -74,6 +80,9 @@ export function sizesFor(n: number, smoke: boolean): Sizes {
     resultConcurrent: n,
     resultMemory: smoke ? 300 : 1_000,
     peerDrain: n,
+    dataBatches: [1, 100, 1_000],
+    dataSingle: 4 * n,
+    dataBatched: 20 * n,
     ceilingRequests: smoke ? 20_000 : 200_000,
   };
 }
