@@ -7,6 +7,7 @@ import { Test } from '@nestjs/testing';
 import {
   DataQueue,
   DelayedModule,
+  Every,
   getDataQueueToken,
   InjectDataQueue,
   InvalidOptionsError,
@@ -23,22 +24,28 @@ interface Click {
 const CLICKS = uniqueName('clicks');
 const REPORTS = uniqueName('reports');
 
-/** Producer and consumer as an app writes them: injected data queues, nothing else. */
+const saved: Click[] = [];
+async function saveCounts(clicks: Iterable<Click>): Promise<void> {
+  saved.push(...clicks);
+}
+
+/** The README's example, as written (with its queue name made unique). */
 @Injectable()
-class ClickTracker {
+class ClickStats {
   constructor(@InjectDataQueue(CLICKS) private readonly clicks: DataQueue<Click>) {}
 
   track(page: string): Promise<string[]> {
-    return this.clicks.put([{ page, at: 1 }]);
+    return this.clicks.put([{ page, at: Date.now() }]); // resolves with the new ids
   }
 
-  /** Aggregates up to 100 clicks: leased while counted, done once counted. */
-  async aggregate(): Promise<Record<string, number>> {
-    const batch = await this.clicks.get(100, { wait: 1_000 });
-    const counts: Record<string, number> = {};
-    for (const click of batch.values()) counts[click.page] = (counts[click.page] ?? 0) + 1;
-    await this.clicks.done(batch);
-    return counts;
+  @Every(60_000) // once a minute, on one instance
+  async aggregate(): Promise<void> {
+    for (;;) {
+      const batch = await this.clicks.get(1_000); // leased for 30 s: id -> item
+      if (batch.size === 0) return;
+      await saveCounts(batch.values()); // your code
+      await this.clicks.done(batch); // gone for good
+    }
   }
 }
 
@@ -51,19 +58,21 @@ describe('DelayedModule dataQueues', () => {
           dataQueues: [{ name: CLICKS, visibilityTimeout: 30_000, attempts: 3 }, REPORTS],
         }),
       ],
-      providers: [ClickTracker],
+      providers: [ClickStats],
     })
     class AppModule {}
 
     const app = await Test.createTestingModule({ imports: [AppModule] }).compile();
     await app.init();
     try {
-      const tracker = app.get(ClickTracker);
-      await tracker.track('/home');
-      await tracker.track('/home');
-      await tracker.track('/pricing');
-      assert.deepEqual(await tracker.aggregate(), { '/home': 2, '/pricing': 1 });
-
+      const stats = app.get(ClickStats);
+      const ids = [...(await stats.track('/home')), ...(await stats.track('/pricing'))];
+      assert.equal(new Set(ids).size, 2);
+      await stats.aggregate();
+      assert.deepEqual(
+        saved.map((click) => click.page),
+        ['/home', '/pricing'],
+      );
       const clicks = app.get<DataQueue<Click>>(getDataQueueToken(CLICKS));
       assert.equal(clicks.visibilityTimeout, 30_000);
       assert.equal(clicks.attempts, 3);
