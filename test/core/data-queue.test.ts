@@ -90,6 +90,31 @@ describe('DataQueue: put and get', () => {
     assert.deepEqual(await keysOf(queue), []);
   });
 
+  it('get({ done }) marks the previous batch done and takes the next in one call', async () => {
+    const queue = dataQueue<number>({ visibilityTimeout: 30_000 });
+    const items = Array.from({ length: 25 }, (_, i) => i);
+    await queue.put(items);
+    const seen: number[] = [];
+    let batch = await queue.get(10);
+    while (batch.size > 0) {
+      seen.push(...batch.values());
+      batch = await queue.get(10, { done: batch });
+    }
+    assert.deepEqual(seen, items);
+    assert.deepEqual(await keysOf(queue), [], 'every batch was marked done');
+
+    // The lease rules of done() hold: a batch whose item was taken since marks nothing done.
+    const short = dataQueue<string>({ visibilityTimeout: 80, attempts: 2 });
+    await short.put(['a']);
+    const stale = await short.get(1);
+    await sleep(120);
+    const other = await short.get(1, { visibilityTimeout: 10_000 });
+    assert.equal(other.size, 1);
+    const next = await short.get(1, { done: stale });
+    assert.equal(next.size, 0);
+    assert.equal(await short.done(other), 1, 'the other consumer still held it');
+  });
+
   it('peeks without taking', async () => {
     const queue = dataQueue<number>({ visibilityTimeout: 1_000 });
     const ids = await queue.put([1, 2]);

@@ -9,13 +9,13 @@ import {
   throwOnProblems,
   type DeadLetterSettings,
 } from '../options.js';
-import { encodeMsgpack } from '../protocol/msgpack.js';
+import { decodeMsgpack } from '../protocol/msgpack.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { DataBatch } from './data-batch.js';
 import { DataDeadLetters } from './data-dead-letters.js';
 import { type DataQueueKeys, dataQueueKeys } from './data-keys.js';
-import { MAX_ATTEMPTS, newItemId, newRecord, recordItem } from './data-record.js';
+import { ITEM_ID_LENGTH, MAX_ATTEMPTS, newItemIds, RecordWriter } from './data-record.js';
 import { DataWakeListener } from './data-wake-listener.js';
 
 /** The most items one get, peek or script call takes. */
@@ -59,7 +59,7 @@ export interface PutOptions {
   readonly deadLetter?: boolean;
 }
 
-export interface GetOptions {
+export interface GetOptions<T = unknown> {
   /** Overrides the queue's visibility timeout for this get (ms, 0: take for good). */
   readonly visibilityTimeout?: number;
   /**
@@ -67,6 +67,12 @@ export interface GetOptions {
    * at once, possibly with an empty batch.
    */
   readonly wait?: number;
+  /**
+   * Items to mark done before taking (a batch from the previous get, or ids), in the same
+   * script call: `batch = await queue.get(100, { done: batch })` in a consumer loop. Same
+   * rules as `done()`; how many were done is not reported (call `done()` for that).
+   */
+  readonly done?: DataBatch<T> | ReadonlyMap<string, unknown> | Iterable<string>;
 }
 
 export interface RefreshOptions {
@@ -144,53 +150,57 @@ export class DataQueue<T = unknown> {
     throwOnProblems(`put() options on data queue "${this.name}"`, problems);
     if (items.length === 0) return [];
 
-    const ids: string[] = new Array<string>(items.length);
-    const calls: { first: number; args: (string | Buffer)[] }[] = [];
-    const head = (): (string | Buffer)[] => [String(delay), this.keys.wake];
-    let args = head();
+    // One call per ITEMS_PER_PUT_CALL items or BYTES_PER_PUT_CALL bytes: ids end to end,
+    // records end to end (two arguments, whatever the count).
+    const calls: { first: number; count: number; ids: string; records: Buffer }[] = [];
+    const allIds = newItemIds(items.length);
+    const writer = new RecordWriter();
     let first = 0;
-    let bytes = 0;
+    const cut = (end: number): void => {
+      const ids = allIds.slice(first * ITEM_ID_LENGTH, end * ITEM_ID_LENGTH);
+      calls.push({ first, count: end - first, ids, records: writer.take() });
+      first = end;
+    };
     for (let i = 0; i < items.length; i++) {
-      let record: Buffer;
+      if (i > first && (i - first === ITEMS_PER_PUT_CALL || writer.size >= BYTES_PER_PUT_CALL)) {
+        cut(i);
+      }
       try {
-        record = newRecord(encodeMsgpack(items[i]), attempts, deadLetter);
+        writer.add(items[i], attempts, deadLetter);
       } catch (error) {
         throw new InvalidOptionsError(
           `Item ${i} of a put on data queue "${this.name}" is not a MessagePack value: ${(error as Error).message}`,
           { cause: error },
         );
       }
-      if (
-        args.length > 2 &&
-        (i - first === ITEMS_PER_PUT_CALL || bytes + record.length > BYTES_PER_PUT_CALL)
-      ) {
-        calls.push({ first, args });
-        args = head();
-        first = i;
-        bytes = 0;
-      }
-      const id = newItemId();
-      ids[i] = id;
-      args.push(id, record);
-      bytes += record.length;
     }
-    calls.push({ first, args });
+    cut(items.length);
 
     const results = await Promise.allSettled(
       calls.map((call) =>
         this.command(
-          () => scripts.dataPut.run(this.redis, this.keys, call.args),
-          `a put of ${(call.args.length - 2) / 2} item(s) on data queue "${this.name}"`,
+          () =>
+            scripts.dataPut.run(this.redis, this.keys, [
+              String(delay),
+              this.keys.wake,
+              call.ids,
+              call.records,
+            ]),
+          `a put of ${call.count} item(s) on data queue "${this.name}"`,
         ),
       ),
     );
+    const ids = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      ids[i] = allIds.slice(i * ITEM_ID_LENGTH, (i + 1) * ITEM_ID_LENGTH);
+    }
     const failed = results.findIndex((result) => result.status === 'rejected');
     if (failed >= 0) {
       const put: string[] = [];
       results.forEach((result, index) => {
         if (result.status === 'fulfilled') {
-          const from = calls[index]!.first;
-          put.push(...ids.slice(from, from + (calls[index]!.args.length - 2) / 2));
+          const { first: from, count } = calls[index]!;
+          put.push(...ids.slice(from, from + count));
         }
       });
       const cause = (results[failed] as PromiseRejectedResult).reason as Error;
@@ -208,15 +218,27 @@ export class DataQueue<T = unknown> {
    * (the option, else the queue's) the items are leased until it ends: mark them `done` in
    * time, or `refresh` the lease, or they come back (if they have attempts left). Without one
    * they are removed as they are taken. With `wait`, waits up to that long for at least one.
+   * With `done`, first marks those items done, as `done()` does, in the same call: a consumer
+   * loop's done and next get cost one round trip.
    */
-  async get(count = 1, options: GetOptions = {}): Promise<DataBatch<T>> {
-    const { visibilityTimeout = this.visibilityTimeout, wait = 0 } = options;
+  async get(count = 1, options: GetOptions<T> = {}): Promise<DataBatch<T>> {
+    const { visibilityTimeout = this.visibilityTimeout, wait = 0, done } = options;
     const problems: string[] = [];
     pushProblem(problems, 'count', countProblem(count));
     pushProblem(problems, 'visibilityTimeout', timeoutProblem(visibilityTimeout));
     pushProblem(problems, 'wait', timeoutProblem(wait));
     throwOnProblems(`get() on data queue "${this.name}"`, problems);
-    const first = await this.take(count, visibilityTimeout);
+    let finished: { lease: string; ids: string[] } | undefined;
+    if (done !== undefined) {
+      const batch = done instanceof DataBatch ? done : undefined;
+      const ids = batch !== undefined && !batch.leased ? [] : idList(done, 'get({ done })');
+      finished = { lease: batch === undefined ? '' : String(batch.leaseEnd), ids };
+      if (ids.length > IDS_PER_CALL) {
+        await this.done(done);
+        finished = undefined;
+      }
+    }
+    const first = await this.take(count, visibilityTimeout, finished);
     if (first.batch.size > 0 || wait === 0) return first.batch;
     return this.waitFor(count, visibilityTimeout, wait, first.nextDue);
   }
@@ -347,35 +369,46 @@ export class DataQueue<T = unknown> {
   private async take(
     count: number,
     timeout: number,
+    done?: { lease: string; ids: string[] },
   ): Promise<{ batch: DataBatch<T>; nextDue: number }> {
-    const reply = (await this.command(
-      () =>
-        scripts.dataGet.run(this.redis, this.keys, [
-          String(count),
-          String(timeout),
-          String(this.deadLetterMaxLength),
-        ]),
+    const args = [String(count), String(timeout), String(this.deadLetterMaxLength)];
+    if (done !== undefined && done.ids.length > 0) args.push(done.lease, ...done.ids);
+    const [leaseEnd, nextDue, items, unreadable] = (await this.command(
+      () => scripts.dataGet.run(this.redis, this.keys, args),
       `a get of ${count} item(s) on data queue "${this.name}"`,
-    )) as Buffer[];
-    const batch = new DataBatch<T>(timeout > 0 ? Number(reply[0]) : 0);
-    let unreadable: Map<string, Buffer> | undefined;
-    for (let i = 2; i < reply.length; i += 2) {
-      const id = String(reply[i]);
-      try {
-        batch.set(id, recordItem(reply[i + 1]!) as T);
-      } catch {
-        (unreadable ??= new Map()).set(id, reply[i + 1]!);
-      }
-    }
-    if (unreadable !== undefined) {
-      // Nothing is dropped: the readable items and the unreadable records travel in the error.
+    )) as [number, number, Buffer, Buffer[], number];
+    const batch = new DataBatch<T>(timeout > 0 ? leaseEnd : 0);
+    let flat: unknown[];
+    try {
+      flat = decodeMsgpack(items) as unknown[];
+    } catch (error) {
+      // Records with our header but bytes that are not MessagePack: written by something
+      // else. Nothing is dropped: the whole reply travels in the error.
       throw new DataDecodeError(
-        `Data queue "${this.name}": ${unreadable.size} item(s) cannot be read as MessagePack (${[...unreadable.keys()].join(', ')}); ${timeout > 0 ? 'they stay leased and come back when the lease ends' : timeout === 0 ? 'they were taken: their bytes are in error.records' : 'they were only peeked'}; the readable ones are in error.batch`,
+        `Data queue "${this.name}": a get's items cannot be read as MessagePack (${(error as Error).message}); ${this.fate(timeout)}; the raw reply is in error.records`,
         batch,
-        unreadable,
+        new Map([['(all items of this get)', items]]),
       );
     }
-    return { batch, nextDue: Number(reply[1]) };
+    for (let i = 0; i < flat.length; i += 2) batch.set(flat[i] as string, flat[i + 1] as T);
+    if (unreadable.length > 0) {
+      const records = new Map<string, Buffer>();
+      for (let i = 0; i < unreadable.length; i += 2) {
+        records.set(String(unreadable[i]), unreadable[i + 1]!);
+      }
+      throw new DataDecodeError(
+        `Data queue "${this.name}": ${records.size} item(s) are not data queue records (${[...records.keys()].join(', ')}); ${this.fate(timeout)}; the readable ones are in error.batch, the others' bytes in error.records`,
+        batch,
+        records,
+      );
+    }
+    return { batch, nextDue };
+  }
+
+  /** What became of unreadable items taken with this timeout. */
+  private fate(timeout: number): string {
+    if (timeout > 0) return 'they stay leased and come back when the lease ends';
+    return timeout === 0 ? 'they were taken for good' : 'they were only peeked';
   }
 
   private async waitFor(

@@ -6,20 +6,18 @@
 -- KEYS[1]  N_dq_items    hash: id -> record
 -- KEYS[2]  N_dq_leases   sorted set: held id -> when its lease ends (ms)
 -- ARGV[1]  the lease end the items must have, or '' for any lease
--- ARGV[2…] item ids
+-- ARGV[2…] item ids (at most 1,000)
 --
 -- Returns the number of items done.
 local mine = tonumber(ARGV[1])
 local done = {}
-for i = 2, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[2], ARGV[i])
-  if score and (mine == nil or tonumber(score) == mine) then
-    done[#done + 1] = ARGV[i]
-  end
+local scores = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 2))
+for i = 1, #scores do
+  local score = scores[i]
+  if score and (mine == nil or tonumber(score) == mine) then done[#done + 1] = ARGV[i + 1] end
 end
-for first = 1, #done, 1000 do
-  local last = math.min(first + 999, #done)
-  redis.call('ZREM', KEYS[2], unpack(done, first, last))
-  redis.call('HDEL', KEYS[1], unpack(done, first, last))
+if #done > 0 then
+  redis.call('ZREM', KEYS[2], unpack(done))
+  redis.call('HDEL', KEYS[1], unpack(done))
 end
 return #done

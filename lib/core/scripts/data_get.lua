@@ -1,4 +1,6 @@
 -- Takes items from a data queue, after settling what is due, all on Redis' clock:
+--   0. with ARGV[4…], first marks those held items done, as data_done.lua does (a consumer
+--      loop's done and next get in one call);
 --   1. items put with a delay that are due become available (tail, in due order);
 --   2. held items whose lease ended come back (head, so they are taken first) if they have
 --      attempts left, else are given up: kept as dead letters if they were put so, else
@@ -16,15 +18,36 @@
 -- ARGV[1]  how many items to take (0: only settle)
 -- ARGV[2]  the visibility timeout in ms: > 0 lease, 0 take for good, -1 peek
 -- ARGV[3]  dead letters kept at most (the oldest are trimmed)
+-- ARGV[4]  optional: the lease end of the items to mark done first, or '' for any lease
+-- ARGV[5…] optional: the ids of the items to mark done first (at most 1,000)
 --
 -- Returns {lease end (0 without a lease), ms until the next delayed item or lease end (-1:
--- none), id, record, id, record, …}.
+-- none; only when nothing was taken), items, unreadable, done}: items is one MessagePack
+-- array [id, item, id, item, …] (one reply for the whole batch, decoded in one call), and
+-- unreadable the records that are not ours, as {id, record, …}; done is how many of the
+-- ARGV[5…] items were marked done.
 local count = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
 local keep = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local bound = math.max(count, 100)
+
+local doneCount = 0
+if #ARGV > 4 then
+  local mine = tonumber(ARGV[4])
+  local done = {}
+  local scores = redis.call('ZMSCORE', KEYS[3], unpack(ARGV, 5))
+  for i = 1, #scores do
+    local score = scores[i]
+    if score and (mine == nil or tonumber(score) == mine) then done[#done + 1] = ARGV[i + 4] end
+  end
+  if #done > 0 then
+    redis.call('ZREM', KEYS[3], unpack(done))
+    redis.call('HDEL', KEYS[2], unpack(done))
+  end
+  doneCount = #done
+end
 
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, bound)
 if #due > 0 then
@@ -69,7 +92,10 @@ if #ended > 0 then
   if died then redis.call('LTRIM', KEYS[5], -keep, -1) end
 end
 
-local out = {0, -1}
+local leaseEnd = 0
+local parts = {}
+local unreadable = {}
+local taken = 0
 if count > 0 then
   local ids = redis.call('LRANGE', KEYS[1], 0, count - 1)
   if #ids > 0 then
@@ -79,8 +105,7 @@ if count > 0 then
       if timeout == 0 then
         redis.call('HDEL', KEYS[2], unpack(ids))
       else
-        local leaseEnd = now + timeout
-        out[1] = leaseEnd
+        leaseEnd = now + timeout
         local args = {}
         for i = 1, #ids do
           if records[i] then
@@ -92,16 +117,26 @@ if count > 0 then
       end
     end
     for i = 1, #ids do
+      local id, record = ids[i], records[i]
       -- An id whose record is gone (deleted meanwhile) is skipped.
-      if records[i] then
-        out[#out + 1] = ids[i]
-        out[#out + 1] = records[i]
+      if record then
+        if string.byte(record, 1) == 0x94 and string.byte(record, 2) == 0xcd and #record > 8
+            and #id < 256 then
+          local size = #id
+          parts[#parts + 1] = size < 32 and string.char(0xa0 + size) or string.char(0xd9, size)
+          parts[#parts + 1] = id
+          parts[#parts + 1] = string.sub(record, 9)
+          taken = taken + 1
+        else
+          unreadable[#unreadable + 1] = id
+          unreadable[#unreadable + 1] = record
+        end
       end
     end
   end
 end
-if #out == 2 then
-  local nextDue = -1
+local nextDue = -1
+if taken == 0 and #unreadable == 0 then
   for _, key in ipairs({KEYS[3], KEYS[4]}) do
     local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
     if #first > 0 then
@@ -109,6 +144,7 @@ if #out == 2 then
       if nextDue < 0 or inMs < nextDue then nextDue = inMs end
     end
   end
-  out[2] = nextDue
 end
-return out
+-- A MessagePack array of 2 x taken elements (at most 2,000: array 16).
+local items = string.char(0xdc, math.floor(taken * 2 / 256), taken * 2 % 256) .. table.concat(parts)
+return {leaseEnd, nextDue, items, unreadable, doneCount}

@@ -6,23 +6,45 @@
 -- KEYS[3]  N_dq_delayed  sorted set: id -> when it becomes available (ms, Redis' clock)
 -- ARGV[1]  the delay in ms (0: available now)
 -- ARGV[2]  the wake channel, told the number of items when they are available now
--- ARGV[3…] id, record, id, record, …
+-- ARGV[3]  the items' ids, 16 characters each, end to end
+-- ARGV[4]  the items' records, each after its length (uint32, big-endian), end to end
 --
+-- Two arguments for any number of items: the client writes one buffer, not two per item.
 -- Returns the number of items put.
-local delay = tonumber(ARGV[1])
-local last = #ARGV
-local count = (last - 2) / 2
--- 500 pairs per HSET, 1,000 ids per RPUSH/ZADD: under Lua's unpack() limit.
-for first = 3, last, 1000 do
-  redis.call('HSET', KEYS[2], unpack(ARGV, first, math.min(first + 999, last)))
+local ids = ARGV[3]
+local records = ARGV[4]
+local count = #ids / 16
+if count ~= math.floor(count) then
+  return redis.error_reply('ERR data_put: the ids are not 16 characters each')
 end
-local args = {}
+local list = {}
+local fields = {}
+local at = 1
+for i = 1, count do
+  local size = struct.unpack('>I4', records, at)
+  local id = string.sub(ids, i * 16 - 15, i * 16)
+  list[i] = id
+  fields[#fields + 1] = id
+  fields[#fields + 1] = string.sub(records, at + 4, at + 3 + size)
+  at = at + 4 + size
+  -- 500 fields per HSET: under Lua's unpack() limit.
+  if #fields == 1000 then
+    redis.call('HSET', KEYS[2], unpack(fields))
+    fields = {}
+  end
+end
+if at ~= #records + 1 then
+  return redis.error_reply('ERR data_put: the records do not match the ids')
+end
+if #fields > 0 then redis.call('HSET', KEYS[2], unpack(fields)) end
+local delay = tonumber(ARGV[1])
 if delay > 0 then
   local time = redis.call('TIME')
   local due = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + delay
-  for i = 3, last, 2 do
+  local args = {}
+  for i = 1, count do
     args[#args + 1] = due
-    args[#args + 1] = ARGV[i]
+    args[#args + 1] = list[i]
     if #args == 2000 then
       redis.call('ZADD', KEYS[3], unpack(args))
       args = {}
@@ -31,14 +53,9 @@ if delay > 0 then
   if #args > 0 then redis.call('ZADD', KEYS[3], unpack(args)) end
   return count
 end
-for i = 3, last, 2 do
-  args[#args + 1] = ARGV[i]
-  if #args == 1000 then
-    redis.call('RPUSH', KEYS[1], unpack(args))
-    args = {}
-  end
+for first = 1, count, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(list, first, math.min(first + 999, count)))
 end
-if #args > 0 then redis.call('RPUSH', KEYS[1], unpack(args)) end
 -- A refused PUBLISH (an ACL without the channel) must not fail the put: waiting consumers
 -- also look again on their own.
 redis.pcall('PUBLISH', ARGV[2], count)
