@@ -257,7 +257,8 @@ function dataMarkdown(data: DataResult, out: string[]): void {
   out.push(
     `Put N items in batches of B, then get B with a ${data.visibilityTimeoutMs / 1000} s visibility timeout and mark them done, ` +
       'until the queue is empty; one call at a time on both sides (rpqueue: `put_data`, `get_data(B, vis_timeout=30)`, ' +
-      '`done_data`, from its own Python process; ours: `put`, `get(B)`, `done(batch)`). Items: `{"n": i, "user": "u123", ' +
+      '`done_data`, from its own Python process; ours: `put`, `get(B)`, `done(batch)`; the get(done) rows: ' +
+      '`get(B, { done: batch })`, the done carried by the next get, one call per batch, against rpqueue\'s get+done). Items: `{"n": i, "user": "u123", ' +
       '"tags": ["a", "b"]}`. Every run checks that each item came back intact, was done once and that Redis is empty at the end.' +
       (data.rpqueue.available ? ` redis-py ${data.rpqueue.redisPy}.` : ''),
   );

@@ -19,7 +19,11 @@ import { median, perSecond, ratio } from '../stats.js';
  * and Redis must be empty at the end of each run.
  */
 export interface DataRow {
-  readonly operation: 'put' | 'get+done';
+  /**
+   * get+done: a get, then a done call per batch (as rpqueue does, in two calls); get(done):
+   * ours only, the done carried by the next get (`get(B, { done: batch })`), one call per batch.
+   */
+  readonly operation: 'put' | 'get+done' | 'get(done)';
   readonly batch: number;
   readonly items: number;
   /**
@@ -55,6 +59,9 @@ interface PhaseSeconds {
   readonly put: number;
   readonly getDone: number;
 }
+
+/** How our consumer marks a batch done: its own call, or carried by the next get. */
+type DoneMode = 'separate' | 'carried';
 
 export const DATA_TARGET_RATIO = 5;
 /** Our extra rows: this many put loops, then this many get+done loops, in flight at once. */
@@ -105,6 +112,7 @@ async function oursRun(
   batch: number,
   count: number,
   loops: number,
+  doneMode: DoneMode = 'separate',
 ): Promise<PhaseSeconds> {
   await redis.flushAll();
   const items = makeItems(count);
@@ -131,6 +139,17 @@ async function oursRun(
     let total = 0;
     await inFlight(async () => {
       // Nothing is being put any more: an empty get means the rest is held by other loops.
+      if (doneMode === 'carried') {
+        // The done of each batch travels with the next get; the last get finds nothing.
+        let taken = await queue.get(batch);
+        while (taken.size > 0) {
+          got += taken.size;
+          done += taken.size;
+          for (const item of taken.values()) total += item.n;
+          taken = await queue.get(batch, { done: taken });
+        }
+        return;
+      }
       for (;;) {
         const taken = await queue.get(batch);
         if (taken.size === 0) return;
@@ -248,12 +267,14 @@ export async function dataQueues(
     const warm = warmUpItems(count, batch);
     await oursRun(redis, batch, warm, 1);
     await oursRun(redis, batch, warm, DATA_LOOPS_IN_FLIGHT);
+    await oursRun(redis, batch, warm, 1, 'carried');
     if (withRpqueue) await rpqueueRun(redis, batch, warm);
 
     const runs = {
       ours: [] as PhaseSeconds[],
       rpqueue: [] as PhaseSeconds[],
       loops: [] as PhaseSeconds[],
+      carried: [] as PhaseSeconds[],
     };
     for (let repeat = 1; repeat <= repeats; repeat++) {
       // Alternate who goes first, across repeats and batch sizes.
@@ -270,6 +291,12 @@ export async function dataQueues(
           `[data] batch ${batch} run ${repeat}/${repeats} ${side === 'ours' ? 'nestjs-delayed' : 'rpqueue'}: ${describe(count, run)}`,
         );
       }
+      // Carried dones are counted as done by the check of an empty Redis at the end.
+      const carried = await oursRun(redis, batch, count, 1, 'carried');
+      runs.carried.push(carried);
+      log(
+        `[data] batch ${batch} run ${repeat}/${repeats} nestjs-delayed, done carried by the next get: ${describe(count, carried)}`,
+      );
       const run = await oursRun(redis, batch, count, DATA_LOOPS_IN_FLIGHT);
       runs.loops.push(run);
       log(
@@ -296,6 +323,23 @@ export async function dataQueues(
         ratio: r,
         ...(Number.isFinite(r) ? { targetMet: r >= DATA_TARGET_RATIO } : {}),
       });
+      if (phase === 'getDone') {
+        const carried = rate(runs.carried);
+        const carriedMedian = median(carried);
+        const carriedRatio = ratio(carriedMedian, medians.rpqueue);
+        rows.push({
+          operation: 'get(done)',
+          batch,
+          items: count,
+          loops: 1,
+          runs: { ours: carried, rpqueue: theirs },
+          median: { ours: carriedMedian, rpqueue: medians.rpqueue },
+          ratio: carriedRatio,
+          ...(Number.isFinite(carriedRatio)
+            ? { targetMet: carriedRatio >= DATA_TARGET_RATIO }
+            : {}),
+        });
+      }
       const loops = rate(runs.loops);
       rows.push({
         operation,
