@@ -390,7 +390,10 @@ export class DataQueue<T = unknown> {
         new Map([['(all items of this get)', items]]),
       );
     }
-    for (let i = 0; i < flat.length; i += 2) batch.set(flat[i] as string, flat[i + 1] as T);
+    // Each record is [attempts, dead-letter flag, returns, item] (see data-record.ts).
+    for (let i = 0; i < flat.length; i += 2) {
+      batch.set(flat[i] as string, (flat[i + 1] as unknown[])[3] as T);
+    }
     if (unreadable.length > 0) {
       const records = new Map<string, Buffer>();
       for (let i = 0; i < unreadable.length; i += 2) {

@@ -9,12 +9,19 @@
 -- ARGV[2…] item ids (at most 1,000)
 --
 -- Returns the number of items done.
-local mine = tonumber(ARGV[1])
+-- Scores compared as strings: Redis writes an integer score as its digits, as the client
+-- writes the lease end, and equal Lua strings compare in constant time.
+local mine = ARGV[1]
+local any = mine == ''
 local done = {}
+local n = 0
 local scores = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 2))
 for i = 1, #scores do
   local score = scores[i]
-  if score and (mine == nil or tonumber(score) == mine) then done[#done + 1] = ARGV[i + 1] end
+  if score and (any or score == mine) then
+    n = n + 1
+    done[n] = ARGV[i + 1]
+  end
 end
 if #done > 0 then
   redis.call('ZREM', KEYS[2], unpack(done))

@@ -23,7 +23,7 @@
 --
 -- Returns {lease end (0 without a lease), ms until the next delayed item or lease end (-1:
 -- none; only when nothing was taken), items, unreadable, done}: items is one MessagePack
--- array [id, item, id, item, …] (one reply for the whole batch, decoded in one call), and
+-- array [id, record, id, record, …] (one reply for the whole batch, decoded in one call), and
 -- unreadable the records that are not ours, as {id, record, …}; done is how many of the
 -- ARGV[5…] items were marked done.
 local count = tonumber(ARGV[1])
@@ -35,12 +35,19 @@ local bound = math.max(count, 100)
 
 local doneCount = 0
 if #ARGV > 4 then
-  local mine = tonumber(ARGV[4])
+  -- Scores compared as strings: Redis writes an integer score as its digits, as the client
+  -- writes the lease end, and equal Lua strings compare in constant time.
+  local mine = ARGV[4]
+  local any = mine == ''
   local done = {}
+  local n = 0
   local scores = redis.call('ZMSCORE', KEYS[3], unpack(ARGV, 5))
   for i = 1, #scores do
     local score = scores[i]
-    if score and (mine == nil or tonumber(score) == mine) then done[#done + 1] = ARGV[i + 4] end
+    if score and (any or score == mine) then
+      n = n + 1
+      done[n] = ARGV[i + 4]
+    end
   end
   if #done > 0 then
     redis.call('ZREM', KEYS[3], unpack(done))
@@ -98,38 +105,51 @@ local unreadable = {}
 local taken = 0
 if count > 0 then
   local ids = redis.call('LRANGE', KEYS[1], 0, count - 1)
-  if #ids > 0 then
+  local found = #ids
+  if found > 0 then
     local records = redis.call('HMGET', KEYS[2], unpack(ids))
     if timeout >= 0 then
-      redis.call('LTRIM', KEYS[1], #ids, -1)
+      redis.call('LTRIM', KEYS[1], found, -1)
       if timeout == 0 then
         redis.call('HDEL', KEYS[2], unpack(ids))
       else
         leaseEnd = now + timeout
+        -- The score as a string: Redis would format a Lua number once per member.
+        local score = string.format('%d', leaseEnd)
         local args = {}
-        for i = 1, #ids do
+        local n = 0
+        for i = 1, found do
           if records[i] then
-            args[#args + 1] = leaseEnd
-            args[#args + 1] = ids[i]
+            args[n + 1] = score
+            args[n + 2] = ids[i]
+            n = n + 2
           end
         end
-        if #args > 0 then redis.call('ZADD', KEYS[3], unpack(args)) end
+        if n > 0 then redis.call('ZADD', KEYS[3], unpack(args)) end
       end
     end
-    for i = 1, #ids do
+    -- Our ids are 16 characters: their MessagePack str header, made once.
+    local header16 = string.char(0xb0)
+    local p, u = 0, 0
+    for i = 1, found do
       local id, record = ids[i], records[i]
       -- An id whose record is gone (deleted meanwhile) is skipped.
       if record then
-        if string.byte(record, 1) == 0x94 and string.byte(record, 2) == 0xcd and #record > 8
-            and #id < 256 then
-          local size = #id
-          parts[#parts + 1] = size < 32 and string.char(0xa0 + size) or string.char(0xd9, size)
-          parts[#parts + 1] = id
-          parts[#parts + 1] = string.sub(record, 9)
+        local b1, b2 = string.byte(record, 1, 2)
+        local size = #id
+        if b1 == 0x94 and b2 == 0xcd and #record > 8 and size < 256 then
+          -- The whole record (a MessagePack array of four, the item last): no copy of the
+          -- item here, the client reads its fourth element.
+          parts[p + 1] = size == 16 and header16
+            or (size < 32 and string.char(0xa0 + size) or string.char(0xd9, size))
+          parts[p + 2] = id
+          parts[p + 3] = record
+          p = p + 3
           taken = taken + 1
         else
-          unreadable[#unreadable + 1] = id
-          unreadable[#unreadable + 1] = record
+          unreadable[u + 1] = id
+          unreadable[u + 2] = record
+          u = u + 2
         end
       end
     end

@@ -40,7 +40,8 @@ if #fields > 0 then redis.call('HSET', KEYS[2], unpack(fields)) end
 local delay = tonumber(ARGV[1])
 if delay > 0 then
   local time = redis.call('TIME')
-  local due = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + delay
+  local due = string.format('%d',
+    tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + delay)
   local args = {}
   for i = 1, count do
     args[#args + 1] = due

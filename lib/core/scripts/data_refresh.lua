@@ -14,6 +14,7 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local leaseEnd = tonumber(ARGV[3]) or now + tonumber(ARGV[1])
 local mine = tonumber(ARGV[2])
+local newScore = string.format('%d', leaseEnd)
 local out = {leaseEnd}
 local args = {}
 for i = 4, #ARGV do
@@ -22,7 +23,7 @@ for i = 4, #ARGV do
     score = tonumber(score)
     if score > now and (mine == nil or score == mine) then
       out[#out + 1] = ARGV[i]
-      args[#args + 1] = leaseEnd
+      args[#args + 1] = newScore
       args[#args + 1] = ARGV[i]
       if #args == 2000 then
         redis.call('ZADD', KEYS[1], 'XX', unpack(args))
