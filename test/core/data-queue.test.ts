@@ -373,6 +373,9 @@ describe('DataQueue: bad input and Redis down', () => {
       (error: Error) =>
         error instanceof InvalidOptionsError && /Item 1 of a put/.test(error.message),
     );
+    // A refused put leaves nothing behind for the next put to carry.
+    await queue.put(['next']);
+    assert.deepEqual([...(await queue.get(5)).values()], ['next']);
     await assert.rejects(queue.get(0), /count must be an integer from 1 to 1000, got 0/);
     await assert.rejects(queue.get(1001), /count must be an integer from 1 to 1000/);
     await assert.rejects(queue.get(1, { wait: -5 }), /wait must be/);

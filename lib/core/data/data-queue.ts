@@ -154,7 +154,7 @@ export class DataQueue<T = unknown> {
     // records end to end (two arguments, whatever the count).
     const calls: { first: number; count: number; ids: string; records: Buffer }[] = [];
     const allIds = newItemIds(items.length);
-    const writer = new RecordWriter();
+    const writer = RecordWriter.shared;
     let first = 0;
     const cut = (end: number): void => {
       const ids = allIds.slice(first * ITEM_ID_LENGTH, end * ITEM_ID_LENGTH);
@@ -168,6 +168,7 @@ export class DataQueue<T = unknown> {
       try {
         writer.add(items[i], attempts, deadLetter);
       } catch (error) {
+        writer.reset(); // the shared writer must not carry this put's records into the next
         throw new InvalidOptionsError(
           `Item ${i} of a put on data queue "${this.name}" is not a MessagePack value: ${(error as Error).message}`,
           { cause: error },

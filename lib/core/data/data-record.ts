@@ -36,6 +36,13 @@ function writeHeader(into: Buffer, at: number, attempts: number, deadLetter: boo
  * length (uint32): the put script's second argument. One copy per call, not per item.
  */
 export class RecordWriter {
+  /**
+   * One writer for every put of the process: a put writes and takes its records without
+   * awaiting anything in between, so puts never share it at once, and its buffer, grown
+   * once, serves them all (a new 64 KiB buffer per put would cost a small put dearly).
+   */
+  static readonly shared = new RecordWriter();
+
   private buffer = Buffer.allocUnsafe(64 * 1024);
   private length = 0;
 
@@ -61,6 +68,11 @@ export class RecordWriter {
     const records = Buffer.from(this.buffer.subarray(0, this.length));
     this.length = 0;
     return records;
+  }
+
+  /** Drops what was written since the last take. */
+  reset(): void {
+    this.length = 0;
   }
 
   private reserve(bytes: number): void {
