@@ -40,11 +40,10 @@ class ClickStats {
 
   @Every(60_000) // once a minute, on one instance
   async aggregate(): Promise<void> {
-    for (;;) {
-      const batch = await this.clicks.get(1_000); // leased for 30 s: id -> item
-      if (batch.size === 0) return;
+    let batch = await this.clicks.get(1_000); // leased for 30 s: id -> item
+    while (batch.size > 0) {
       await saveCounts(batch.values()); // your code
-      await this.clicks.done(batch); // gone for good
+      batch = await this.clicks.get(1_000, { done: batch }); // done, and the next, in one call
     }
   }
 }
