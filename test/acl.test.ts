@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import {
   closeConnection,
+  DataQueue,
   type DelayedLogger,
   encodeTask,
   HandlerRegistry,
@@ -92,10 +93,10 @@ async function aclDenials(): Promise<string[]> {
 }
 
 describe('the ACL users of docs/acl.md', () => {
-  it('are the producer, the worker and the dead-letter tools', () => {
+  it('are the producer, the worker, the dead-letter tools and a data queue user', () => {
     assert.deepEqual(
       [...USERS.keys()],
-      ['emails-producer', 'emails-scheduler', 'emails-worker', 'emails-ops'],
+      ['emails-producer', 'emails-scheduler', 'emails-worker', 'emails-ops', 'clicks-data'],
     );
     assert.ok(PYTHON_ID_RULES, 'the page gives the rules for Python worker ids');
   });
@@ -371,6 +372,60 @@ describe('the ACL users of docs/acl.md', () => {
     } finally {
       await closeConnection(scheduling);
       await db.redis.del(...SCHEDULE_KEYS);
+    }
+  });
+
+  it('let a data queue user put, wait for, lease, refresh, mark done, count and dead-letter items', async () => {
+    const name = 'clicks';
+    const keys = ['_dq', '_dq_items', '_dq_leases', '_dq_delayed', '_dq_dead'].map(
+      (suffix) => `${name}${suffix}`,
+    );
+    await db.redis.del(...keys);
+    await createUsers();
+    await db.redis.call('SCRIPT', 'FLUSH');
+    await db.redis.call('ACL', 'LOG', 'RESET');
+    const errors: string[] = [];
+    const redis = connectAs('clicks-data', errors);
+    try {
+      const queue = new DataQueue<string>(redis, name, { visibilityTimeout: 100 });
+      const waiting = queue.get(2, { wait: 3_000, visibilityTimeout: 10_000 });
+      await sleep(100);
+      await queue.put(['a', 'b']);
+      const batch = await waiting;
+      assert.equal(batch.size, 2);
+      assert.deepEqual(await queue.refresh(batch, { visibilityTimeout: 10_000 }), [
+        ...batch.keys(),
+      ]);
+      assert.equal(await queue.done(batch), 2);
+      await queue.put(['later'], { delay: 50 });
+      await queue.put(['dies']);
+      assert.deepEqual([...(await queue.peek(5)).values()], ['dies']);
+      await queue.get(1);
+      await sleep(150);
+      await queue.sweep();
+      assert.deepEqual(await queue.counts(), { available: 1, invisible: 0, delayed: 0, dead: 1 });
+      const [letter] = await queue.deadLetters.list();
+      assert.equal(letter!.item, 'dies');
+      assert.equal(await queue.deadLetters.requeue(), 1);
+      await queue.put(['x']);
+      assert.equal((await queue.get(1, { done: [] })).size, 1);
+      await queue.deleteAll();
+      await queue.put(['y']);
+      await queue.get(1);
+      await sleep(150);
+      await queue.sweep();
+      assert.equal(await queue.deadLetters.remove(await queue.deadLetters.list()), 1);
+      await queue.put(['z']);
+      await queue.get(1);
+      await sleep(150);
+      await queue.sweep();
+      assert.equal(await queue.deadLetters.purge(), 1);
+      assert.deepEqual(await aclDenials(), []);
+      assert.deepEqual(errors, []);
+      await assert.rejects(redis.get('emails'), /NOPERM/);
+    } finally {
+      await closeConnection(redis);
+      await db.redis.del(...keys);
     }
   });
 
