@@ -10,7 +10,7 @@ import {
   RedisUnavailableError,
 } from '../../lib/core/index.js';
 import { decodeMsgpack } from '../../lib/core/protocol/msgpack.js';
-import { freePort, uniqueName, useRedisServer } from '../helpers/redis-server.js';
+import { freePort, startRedis, uniqueName, useRedisServer } from '../helpers/redis-server.js';
 import { Redis } from 'ioredis';
 
 const db = useRedisServer();
@@ -311,6 +311,34 @@ describe('DataQueue: leases end on Redis clock', () => {
     assert.equal(letters[2]!.item, 6);
     assert.equal(await bounded.deadLetters.remove(letters.slice(0, 1)), 1);
     assert.equal(await bounded.deadLetters.purge(), 2);
+  });
+
+  it('a sweep settles a backlog bigger than one script call', async () => {
+    const queue = dataQueue<number>({ visibilityTimeout: 50, attempts: 2 });
+    await queue.put(Array.from({ length: 2_500 }, (_, i) => i));
+    for (let i = 0; i < 3; i++) await queue.get(1_000);
+    await sleep(80);
+    await queue.sweep();
+    assert.equal(await db.redis.zcard(queue.keys.leases), 0, 'every ended lease was settled');
+    assert.equal(await db.redis.llen(queue.keys.available), 2_500);
+  });
+
+  it('a waiting get returns after its wait even when its subscriber cannot connect', async () => {
+    // A private server that takes one client: the queue's own, not the subscriber a wait opens.
+    const server = await startRedis({ private: true });
+    const redis = server.client();
+    try {
+      await redis.ping();
+      await redis.config('SET', 'maxclients', '1');
+      const queue = new DataQueue(redis, uniqueName('dq'));
+      const started = Date.now();
+      const batch = await queue.get(1, { wait: 300 });
+      assert.equal(batch.size, 0);
+      const waited = Date.now() - started;
+      assert.ok(waited >= 290 && waited < 2_000, `waited ${waited} ms`);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('a put can turn dead letters off for its items', async () => {

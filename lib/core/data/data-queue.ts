@@ -24,6 +24,10 @@ export const MAX_ITEMS_PER_GET = 1_000;
 export const ITEMS_PER_PUT_CALL = 1_000;
 /** Bytes of records per put script call, at most (a single bigger item travels alone). */
 export const BYTES_PER_PUT_CALL = 4 * 1024 * 1024;
+/** Items of one kind (due delayed, ended leases) a sweep's script call settles at most. */
+const SWEEP_BOUND = 1_000;
+/** Script calls one sweep makes at most (100,000 items of each kind). */
+const MAX_SWEEP_CALLS = 100;
 /** Ids per refresh or done script call. */
 const IDS_PER_CALL = 1_000;
 /** While a get waits, it looks again at least this often (a wake can be missed if Redis refuses Pub/Sub). */
@@ -274,6 +278,7 @@ export class DataQueue<T = unknown> {
     const batch = ids instanceof DataBatch ? ids : undefined;
     if (batch !== undefined && !batch.leased) return [];
     const list = idList(ids, 'refresh');
+    if (list.length === 0) return [];
     const lease = batch === undefined ? '' : String(batch.leaseEnd);
     const refreshed: string[] = [];
     // The first call sets the new lease end on Redis' clock; the next ones (ids beyond the
@@ -341,15 +346,19 @@ export class DataQueue<T = unknown> {
 
   /**
    * Settles what is due without taking anything: delayed items that are due become
-   * available; items whose lease ended come back or are given up (at most 1,000 of each per
-   * call; a get does this too, so a queue with consumers needs no sweeping).
+   * available; items whose lease ended come back or are given up (1,000 of each per script
+   * call, up to 100 calls; a get does this too, so a queue with consumers needs no sweeping).
    */
   async sweep(): Promise<void> {
-    await this.command(
-      () =>
-        scripts.dataGet.run(this.redis, this.keys, ['0', '0', String(this.deadLetterMaxLength)]),
-      `a sweep of data queue "${this.name}"`,
-    );
+    // Each call settles at most 1,000 of each kind; a backlog takes a few calls, each short.
+    for (let call = 0; call < MAX_SWEEP_CALLS; call++) {
+      const reply = (await this.command(
+        () =>
+          scripts.dataGet.run(this.redis, this.keys, ['0', '0', String(this.deadLetterMaxLength)]),
+        `a sweep of data queue "${this.name}"`,
+      )) as unknown[];
+      if (Number(reply[5]) < SWEEP_BOUND) return;
+    }
   }
 
   /** Deletes every item of the queue, held or not (not its dead letters: see `deadLetters.purge()`). */
@@ -424,7 +433,8 @@ export class DataQueue<T = unknown> {
     const end = Date.now() + wait;
     const hold = DataWakeListener.of(this.redis).hold(this.keys.wake);
     try {
-      await hold.ready;
+      // Not past the wait: a subscription waits for a Redis that is away.
+      await Promise.race([hold.ready, new Promise((resolve) => setTimeout(resolve, wait).unref())]);
       for (;;) {
         // Look again now that the subscription is confirmed: a put before it woke nobody.
         const seen = hold.seen;

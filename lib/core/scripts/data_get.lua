@@ -8,7 +8,8 @@
 --   3. up to ARGV[1] items are taken from the head: with a visibility timeout, each is held
 --      (leased) until now + timeout and stays in the hash; without one, it is removed for
 --      good (0/1 delivery); a peek only reads them.
--- Steps 1 and 2 each handle at most max(count, 100) items per call; the next call goes on.
+-- Steps 1 and 2 each handle at most max(count, 100) items per call (1,000 for a sweep); the
+-- next call goes on.
 --
 -- KEYS[1]  N_dq          list of the ids of available items
 -- KEYS[2]  N_dq_items    hash: id -> record (8-byte header, then the item's bytes)
@@ -25,13 +26,16 @@
 -- none; only when nothing was taken), items, unreadable, done}: items is one MessagePack
 -- array [id, record, id, record, …] (one reply for the whole batch, decoded in one call), and
 -- unreadable the records that are not ours, as {id, record, …}; done is how many of the
--- ARGV[5…] items were marked done.
+-- ARGV[5…] items were marked done, and settled the most items of one kind settled (a
+-- sweep goes on while that reaches the bound).
 local count = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
 local keep = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local bound = math.max(count, 100)
+-- A sweep (count 0) settles more per call: it takes nothing, and nobody waits on it.
+local bound = count > 0 and math.max(count, 100) or 1000
+local settled = 0
 
 local doneCount = 0
 if #ARGV > 4 then
@@ -58,12 +62,14 @@ end
 
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, bound)
 if #due > 0 then
+  settled = #due
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, #due - 1)
   redis.call('RPUSH', KEYS[1], unpack(due))
 end
 
 local ended = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, bound)
 if #ended > 0 then
+  settled = math.max(settled, #ended)
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, #ended - 1)
   local back = {}
   local died = false
@@ -167,4 +173,4 @@ if taken == 0 and #unreadable == 0 then
 end
 -- A MessagePack array of 2 x taken elements (at most 2,000: array 16).
 local items = string.char(0xdc, math.floor(taken * 2 / 256), taken * 2 % 256) .. table.concat(parts)
-return {leaseEnd, nextDue, items, unreadable, doneCount}
+return {leaseEnd, nextDue, items, unreadable, doneCount, settled}
