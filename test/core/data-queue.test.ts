@@ -326,7 +326,10 @@ describe('DataQueue: leases end on Redis clock', () => {
   it('a waiting get returns after its wait even when its subscriber cannot connect', async () => {
     // A private server that takes one client: the queue's own, not the subscriber a wait opens.
     const server = await startRedis({ private: true });
-    const redis = server.client();
+    // Commands wait for a connection forever (ioredis' maxRetriesPerRequest: null), as a
+    // subscriber's SUBSCRIBE then does.
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
     try {
       await redis.ping();
       await redis.config('SET', 'maxclients', '1');
@@ -337,6 +340,7 @@ describe('DataQueue: leases end on Redis clock', () => {
       const waited = Date.now() - started;
       assert.ok(waited >= 290 && waited < 2_000, `waited ${waited} ms`);
     } finally {
+      redis.disconnect();
       await server.stop();
     }
   });
