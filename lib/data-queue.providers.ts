@@ -12,8 +12,9 @@ import type { ResolvedDelayedOptions } from './delayed.options.js';
 
 /**
  * One `DataQueue` provider per definition, on the module's connection; a queue without its
- * own `redisTimeout` or `deadLetter` takes the module's. Then the list of them all, which
- * the host hands its sweeper.
+ * own `redisTimeout` takes the module's (its other options have their own defaults: the
+ * module's `deadLetter` is about tasks). Then the list of them all, which the host hands its
+ * sweeper.
  */
 export function dataQueueProviders(given: readonly (string | DataQueueDefinition)[]): Provider[] {
   const definitions = dataQueueDefinitions(given);
@@ -21,11 +22,7 @@ export function dataQueueProviders(given: readonly (string | DataQueueDefinition
     ...definitions.map(({ name, ...options }): Provider => ({
       provide: getDataQueueToken(name),
       useFactory: (resolved: ResolvedDelayedOptions, connection: DelayedConnection) =>
-        new DataQueue(connection.redis, name, {
-          redisTimeout: resolved.redisTimeout,
-          deadLetter: resolved.deadLetter,
-          ...options,
-        }),
+        new DataQueue(connection.redis, name, { redisTimeout: resolved.redisTimeout, ...options }),
       inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION],
     })),
     {

@@ -135,14 +135,18 @@ export class DrainTimeoutError extends DelayedError {
 }
 
 /**
- * A data queue's put failed part-way: `put` holds the ids of the items that were put (each
- * script call is atomic, a big put takes several); the others were not.
+ * A data queue's put failed, wholly or part-way (each script call is atomic, a big put takes
+ * several): `put` holds the ids of the items that were put, `unknown` those of a call that
+ * got no answer (Redis silent past `redisTimeout`, or the connection closed while it was in
+ * flight: it may have run); the others were not put.
  */
 export class DataPutError extends DelayedError {
   constructor(
     message: string,
     /** Ids of the items that were put, in the order of the items given. */
     readonly put: readonly string[],
+    /** Ids of the items whose call got no answer: they may have been put. */
+    readonly unknown: readonly string[],
     options?: ErrorOptions,
   ) {
     super(message, options);

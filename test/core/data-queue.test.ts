@@ -10,6 +10,7 @@ import {
   RedisUnavailableError,
 } from '../../lib/core/index.js';
 import { decodeMsgpack } from '../../lib/core/protocol/msgpack.js';
+import { scripts } from '../../lib/core/redis/lua-scripts.js';
 import { freePort, startRedis, uniqueName, useRedisServer } from '../helpers/redis-server.js';
 import { Redis } from 'ioredis';
 
@@ -327,8 +328,11 @@ describe('DataQueue: leases end on Redis clock', () => {
     // A private server that takes one client: the queue's own, not the subscriber a wait opens.
     const server = await startRedis({ private: true });
     // Commands wait for a connection forever (ioredis' maxRetriesPerRequest: null), as a
-    // subscriber's SUBSCRIBE then does.
-    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    // subscriber's SUBSCRIBE then does; no resend, so the queue uses this very connection.
+    const redis = new Redis(server.url, {
+      maxRetriesPerRequest: null,
+      autoResendUnfulfilledCommands: false,
+    });
     redis.on('error', () => undefined);
     try {
       await redis.ping();
@@ -424,19 +428,96 @@ describe('DataQueue: bad input and Redis down', () => {
     assert.deepEqual(await keysOf(queue), []);
   });
 
-  it('hands back records that are not MessagePack without dropping the readable ones', async () => {
-    const queue = dataQueue({ visibilityTimeout: 10_000 });
-    const [good] = await queue.put(['fine']);
-    await db.redis.hset(queue.keys.items, 'foreign', 'not a record');
+  it('hands back records that are not ours, keeps them as dead letters, and loses no other item', async () => {
+    const queue = dataQueue<number>({ visibilityTimeout: 100, attempts: 2 });
+    const ids = await queue.put(Array.from({ length: 50 }, (_, i) => i));
+    await db.redis.hset(queue.keys.items, 'foreign', 'x'); // shorter than a header
     await db.redis.rpush(queue.keys.available, 'foreign');
-    await assert.rejects(queue.get(5), (error: Error) => {
+    await assert.rejects(queue.get(100), (error: Error) => {
       assert.ok(error instanceof DataDecodeError);
-      assert.deepEqual([...error.batch], [[good, 'fine']]);
-      assert.equal(error.records.get('foreign')?.toString(), 'not a record');
-      assert.match(error.message, /stay leased/);
+      assert.equal(error.batch.size, 50, 'the readable items are in the error, leased');
+      assert.equal(error.records.get('foreign')?.toString(), 'x');
+      assert.match(error.message, /kept as dead letters/);
       return true;
     });
-    assert.equal((await queue.counts()).invisible, 2, 'both stay leased');
+    const [letter] = await queue.deadLetters.list();
+    assert.equal(letter!.id, 'foreign');
+    assert.deepEqual(Buffer.from(letter!.item as unknown as Uint8Array), Buffer.from('x'));
+    assert.equal(letter!.attempts, 0);
+    // The leases end; every readable item comes back, none is lost.
+    await sleep(150);
+    const back = await queue.get(100, { visibilityTimeout: 10_000 });
+    assert.deepEqual([...back.keys()].sort(), [...ids].sort());
+    assert.equal(await queue.done(back), 50);
+  });
+
+  it('settles a lease whose record was overwritten by something else without losing the others', async () => {
+    const queue = dataQueue<number>({ visibilityTimeout: 80, attempts: 2 });
+    await queue.put([1, 2, 3]);
+    const batch = await queue.get(3);
+    const [first] = [...batch.keys()];
+    await db.redis.hset(queue.keys.items, first!, 'garbage!!'); // 9 bytes, no header
+    await sleep(120);
+    const back = await queue.get(10, { visibilityTimeout: 10_000 });
+    assert.equal(back.size, 2, 'the two intact items came back');
+    assert.equal(await queue.deadLetters.count(), 1, 'the overwritten one is a dead letter');
+  });
+
+  it('get({ done }) reads a one-shot iterable of more than 1,000 ids once', async () => {
+    const queue = dataQueue<number>({ visibilityTimeout: 30_000 });
+    await queue.put(Array.from({ length: 1_500 }, (_, i) => i));
+    const held: string[] = [];
+    for (let i = 0; i < 2; i++) held.push(...(await queue.get(1_000)).keys());
+    function* once(): Generator<string> {
+      yield* held;
+    }
+    assert.equal((await queue.get(1, { done: once() })).size, 0);
+    assert.deepEqual(await queue.counts(), { available: 0, invisible: 0, delayed: 0, dead: 0 });
+  });
+
+  it('a put that runs twice (resent after a reconnect) puts its items once', async () => {
+    const queue = dataQueue<string>();
+    await queue.put(['a']);
+    const id = (await db.redis.lrange(queue.keys.available, 0, -1))[0]!;
+    const record = (await db.redis.hgetBuffer(queue.keys.items, id))!;
+    const lengthPrefixed = Buffer.concat([Buffer.alloc(4), record]);
+    lengthPrefixed.writeUInt32BE(record.length, 0);
+    const args = ['0', queue.keys.wake, id, lengthPrefixed];
+    assert.equal(await scripts.dataPut.run(db.redis, queue.keys, args), 1);
+    assert.equal(await db.redis.llen(queue.keys.available), 1, 'not listed twice');
+  });
+
+  it('sends its commands on a connection that never resends them', async () => {
+    const resending = db.server.client(); // ioredis' default: resend after a reconnect
+    await resending.ping();
+    const queue = new DataQueue(resending, uniqueName('dq'));
+    await queue.put(['x']);
+    assert.notEqual(queue.connection, resending);
+    assert.equal(queue.connection.options.autoResendUnfulfilledCommands, false);
+    const other = new DataQueue(resending, uniqueName('dq'));
+    await other.counts();
+    assert.equal(other.connection, queue.connection, 'shared');
+    const careful = new Redis(db.server.url, { autoResendUnfulfilledCommands: false });
+    try {
+      const own = new DataQueue(careful, uniqueName('dq'));
+      await own.counts();
+      assert.equal(own.connection, careful);
+    } finally {
+      careful.disconnect();
+    }
+    resending.disconnect();
+    await sleep(50);
+    assert.equal(queue.connection.status, 'end', 'closed with its base connection');
+  });
+
+  it('takes digit strings for numbers, and names an unknown deadLetter key', () => {
+    const queue = dataQueue({ visibilityTimeout: '5000', attempts: '3' } as never);
+    assert.equal(queue.visibilityTimeout, 5_000);
+    assert.equal(queue.attempts, 3);
+    assert.throws(
+      () => dataQueue({ deadLetter: { maxLenght: 5 } } as never),
+      /unknown option "deadLetter.maxLenght"/,
+    );
   });
 
   it('fails with RedisUnavailableError when Redis is unreachable, after redisTimeout', async () => {

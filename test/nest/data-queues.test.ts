@@ -54,6 +54,7 @@ describe('DelayedModule dataQueues', () => {
       imports: [
         DelayedModule.forRoot({
           connection: db.server.url,
+          deadLetter: false, // about tasks: data queues keep their own default
           dataQueues: [{ name: CLICKS, visibilityTimeout: 30_000, attempts: 3 }, REPORTS],
         }),
       ],

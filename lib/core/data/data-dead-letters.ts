@@ -41,7 +41,7 @@ export class DataDeadLetters<T = unknown> {
 
   count(): Promise<number> {
     return this.queue.command(
-      () => this.queue.redis.llen(this.queue.keys.dead),
+      () => this.queue.connection.llen(this.queue.keys.dead),
       `a count of the dead letters of data queue "${this.queue.name}"`,
     );
   }
@@ -50,7 +50,7 @@ export class DataDeadLetters<T = unknown> {
   async list(offset = 0, limit = 100): Promise<DataDeadLetter<T>[]> {
     if (limit <= 0) return [];
     const raws = await this.queue.command(
-      () => this.queue.redis.lrangeBuffer(this.queue.keys.dead, offset, offset + limit - 1),
+      () => this.queue.connection.lrangeBuffer(this.queue.keys.dead, offset, offset + limit - 1),
       `a read of the dead letters of data queue "${this.queue.name}"`,
     );
     return raws.map((raw) => decodeDataDeadLetter<T>(raw));
@@ -66,14 +66,19 @@ export class DataDeadLetters<T = unknown> {
     letters?: readonly DataDeadLetter<T>[],
     limit = Number.POSITIVE_INFINITY,
   ): Promise<number> {
-    const { redis, keys } = this.queue;
+    const { keys } = this.queue;
     const chosen =
       letters ??
       (limit <= 0
         ? []
         : (
             await this.queue.command(
-              () => redis.lrangeBuffer(keys.dead, 0, Number.isFinite(limit) ? limit - 1 : -1),
+              () =>
+                this.queue.connection.lrangeBuffer(
+                  keys.dead,
+                  0,
+                  Number.isFinite(limit) ? limit - 1 : -1,
+                ),
               `a read of the dead letters of data queue "${this.queue.name}"`,
             )
           ).map((raw) => decodeDataDeadLetter<T>(raw)));
@@ -92,7 +97,7 @@ export class DataDeadLetters<T = unknown> {
         );
       }
       requeued += (await this.queue.command(
-        () => scripts.dataRequeueDead.run(redis, keys, args),
+        () => scripts.dataRequeueDead.run(this.queue.connection, keys, args),
         `a requeue of dead letters of data queue "${this.queue.name}"`,
       )) as number;
     }
@@ -102,13 +107,12 @@ export class DataDeadLetters<T = unknown> {
   /** Deletes the given dead letters; returns how many were still there. */
   async remove(letters: readonly DataDeadLetter<T>[]): Promise<number> {
     if (letters.length === 0) return 0;
-    const pipeline = this.queue.redis.pipeline();
-    for (const letter of letters) pipeline.lrem(this.queue.keys.dead, 1, letter.raw);
     const results =
-      (await this.queue.command(
-        () => pipeline.exec(),
-        `a removal of dead letters of data queue "${this.queue.name}"`,
-      )) ?? [];
+      (await this.queue.command(() => {
+        const pipeline = this.queue.connection.pipeline();
+        for (const letter of letters) pipeline.lrem(this.queue.keys.dead, 1, letter.raw);
+        return pipeline.exec();
+      }, `a removal of dead letters of data queue "${this.queue.name}"`)) ?? [];
     let removed = 0;
     for (const [error, count] of results) {
       if (error) throw error;
@@ -120,7 +124,8 @@ export class DataDeadLetters<T = unknown> {
   /** Deletes every dead letter of the data queue; returns how many there were. */
   async purge(): Promise<number> {
     const results = await this.queue.command(
-      () => this.queue.redis.multi().llen(this.queue.keys.dead).del(this.queue.keys.dead).exec(),
+      () =>
+        this.queue.connection.multi().llen(this.queue.keys.dead).del(this.queue.keys.dead).exec(),
       `a purge of the dead letters of data queue "${this.queue.name}"`,
     );
     const [error, count] = results?.[0] ?? [null, 0];

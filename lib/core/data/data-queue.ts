@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { DataDecodeError, DataPutError, InvalidOptionsError } from '../errors.js';
+import {
+  DataDecodeError,
+  DataPutError,
+  InvalidOptionsError,
+  RedisUnavailableError,
+} from '../errors.js';
 import { MAX_DURATION } from '../limits.js';
 import {
   DEAD_LETTER_OPTIONS,
@@ -13,6 +18,7 @@ import { decodeMsgpack } from '../protocol/msgpack.js';
 import { whenReady, withinTimeout } from '../redis/connection.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { DataBatch } from './data-batch.js';
+import { dataConnection } from './data-connection.js';
 import { DataDeadLetters } from './data-dead-letters.js';
 import { type DataQueueKeys, dataQueueKeys } from './data-keys.js';
 import { ITEM_ID_LENGTH, MAX_ATTEMPTS, newItemIds, RecordWriter } from './data-record.js';
@@ -22,7 +28,7 @@ import { DataWakeListener } from './data-wake-listener.js';
 export const MAX_ITEMS_PER_GET = 1_000;
 /** Items per put script call: a bigger put is split into calls of this many (or fewer). */
 export const ITEMS_PER_PUT_CALL = 1_000;
-/** Bytes of records per put script call, at most (a single bigger item travels alone). */
+/** Bytes of records a put script call reaches before it takes no more items (one big item may pass it). */
 export const BYTES_PER_PUT_CALL = 4 * 1024 * 1024;
 /** Items of one kind (due delayed, ended leases) a sweep's script call settles at most. */
 const SWEEP_BOUND = 1_000;
@@ -115,6 +121,8 @@ export class DataQueue<T = unknown> {
   /** Dead letters kept, or 0 when they are off. */
   readonly deadLetterMaxLength: number;
   readonly redisTimeout: number;
+  /** The connection the queue's commands go on, once the first command found it. */
+  private own: Redis | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -185,7 +193,7 @@ export class DataQueue<T = unknown> {
       calls.map((call) =>
         this.command(
           () =>
-            scripts.dataPut.run(this.redis, this.keys, [
+            scripts.dataPut.run(this.connection, this.keys, [
               String(delay),
               this.keys.wake,
               call.ids,
@@ -202,16 +210,19 @@ export class DataQueue<T = unknown> {
     const failed = results.findIndex((result) => result.status === 'rejected');
     if (failed >= 0) {
       const put: string[] = [];
+      const unknown: string[] = [];
       results.forEach((result, index) => {
-        if (result.status === 'fulfilled') {
-          const { first: from, count } = calls[index]!;
-          put.push(...ids.slice(from, from + count));
-        }
+        const { first: from, count } = calls[index]!;
+        const callIds = ids.slice(from, from + count);
+        if (result.status === 'fulfilled') put.push(...callIds);
+        else if (outcomeUnknown(result.reason)) unknown.push(...callIds);
       });
       const cause = (results[failed] as PromiseRejectedResult).reason as Error;
+      const notPut = items.length - put.length - unknown.length;
       throw new DataPutError(
-        `A put of ${items.length} item(s) on data queue "${this.name}" failed: ${put.length} were put (their ids are in error.put), ${items.length - put.length} were not: ${cause.message}`,
+        `A put of ${items.length} item(s) on data queue "${this.name}" failed: ${put.length} were put (error.put)${unknown.length > 0 ? `, ${unknown.length} may or may not have been (error.unknown: no answer came)` : ''}, ${notPut} were not: ${cause.message}`,
         put,
+        unknown,
         { cause },
       );
     }
@@ -239,7 +250,9 @@ export class DataQueue<T = unknown> {
       const ids = batch !== undefined && !batch.leased ? [] : idList(done, 'get({ done })');
       finished = { lease: batch === undefined ? '' : String(batch.leaseEnd), ids };
       if (ids.length > IDS_PER_CALL) {
-        await this.done(done);
+        // Too many for one call: done first on its own (from the list made: `done` may be
+        // an iterator, read once).
+        await this.doneIds(ids, finished.lease);
         finished = undefined;
       }
     }
@@ -288,7 +301,7 @@ export class DataQueue<T = unknown> {
       const chunk = list.slice(i, i + IDS_PER_CALL);
       const reply = (await this.command(
         () =>
-          scripts.dataRefresh.run(this.redis, this.keys, [
+          scripts.dataRefresh.run(this.connection, this.keys, [
             String(visibilityTimeout),
             lease,
             leaseEnd,
@@ -319,14 +332,18 @@ export class DataQueue<T = unknown> {
     const batch = ids instanceof DataBatch ? ids : undefined;
     if (batch !== undefined && !batch.leased) return 0;
     const list = idList(ids, 'done');
-    const lease = batch === undefined ? '' : String(batch.leaseEnd);
+    return this.doneIds(list, batch === undefined ? '' : String(batch.leaseEnd));
+  }
+
+  /** Marks done the items of `list` held under `lease` ('' for any), 1,000 per call. */
+  private async doneIds(list: readonly string[], lease: string): Promise<number> {
     let removed = 0;
     const calls: Promise<unknown>[] = [];
     for (let i = 0; i < list.length; i += IDS_PER_CALL) {
       const chunk = list.slice(i, i + IDS_PER_CALL);
       calls.push(
         this.command(
-          () => scripts.dataDone.run(this.redis, this.keys, [lease, ...chunk]),
+          () => scripts.dataDone.run(this.connection, this.keys, [lease, ...chunk]),
           `a done of ${chunk.length} item(s) on data queue "${this.name}"`,
         ).then((count) => (removed += Number(count))),
       );
@@ -338,7 +355,7 @@ export class DataQueue<T = unknown> {
   /** Counts on Redis' clock: available, held (invisible), delayed and dead. */
   async counts(): Promise<DataCounts> {
     const [available, invisible, delayed, dead] = (await this.command(
-      () => scripts.dataCounts.run(this.redis, this.keys, []),
+      () => scripts.dataCounts.run(this.connection, this.keys, []),
       `a count of data queue "${this.name}"`,
     )) as number[];
     return { available: available!, invisible: invisible!, delayed: delayed!, dead: dead! };
@@ -354,7 +371,11 @@ export class DataQueue<T = unknown> {
     for (let call = 0; call < MAX_SWEEP_CALLS; call++) {
       const reply = (await this.command(
         () =>
-          scripts.dataGet.run(this.redis, this.keys, ['0', '0', String(this.deadLetterMaxLength)]),
+          scripts.dataGet.run(this.connection, this.keys, [
+            '0',
+            '0',
+            String(this.deadLetterMaxLength),
+          ]),
         `a sweep of data queue "${this.name}"`,
       )) as unknown[];
       if (Number(reply[5]) < SWEEP_BOUND) return;
@@ -365,15 +386,31 @@ export class DataQueue<T = unknown> {
   async deleteAll(): Promise<void> {
     const { available, items, leases, delayed } = this.keys;
     await this.command(
-      () => this.redis.del(available, items, leases, delayed),
+      () => this.connection.del(available, items, leases, delayed),
       `a delete of data queue "${this.name}"`,
     );
   }
 
   /** Runs a command once Redis is ready, failing with a RedisUnavailableError after `redisTimeout`. */
   async command<R>(send: () => Promise<R>, what: string): Promise<R> {
-    if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
-    return withinTimeout(this.redis, send(), this.redisTimeout, what);
+    let own = this.own;
+    if (own === undefined) {
+      // Made once `redis` works: a duplicate of a client that never connects would linger.
+      if (this.redis.status !== 'ready') await whenReady(this.redis, this.redisTimeout);
+      own = this.own = dataConnection(this.redis);
+    }
+    if (own.status !== 'ready') await whenReady(own, this.redisTimeout);
+    return withinTimeout(own, send(), this.redisTimeout, what);
+  }
+
+  /**
+   * The connection the queue's commands go on: `redis` itself when it is set never to send a
+   * command twice (ioredis' `autoResendUnfulfilledCommands: false`), else a duplicate of it
+   * that is, shared by the data queues of `redis` and made at their first command (see
+   * data-connection.ts). Until that first command, `redis`.
+   */
+  get connection(): Redis {
+    return this.own ?? this.redis;
   }
 
   private async take(
@@ -384,7 +421,7 @@ export class DataQueue<T = unknown> {
     const args = [String(count), String(timeout), String(this.deadLetterMaxLength)];
     if (done !== undefined && done.ids.length > 0) args.push(done.lease, ...done.ids);
     const [leaseEnd, nextDue, items, unreadable] = (await this.command(
-      () => scripts.dataGet.run(this.redis, this.keys, args),
+      () => scripts.dataGet.run(this.connection, this.keys, args),
       `a get of ${count} item(s) on data queue "${this.name}"`,
     )) as [number, number, Buffer, Buffer[], number];
     const batch = new DataBatch<T>(timeout > 0 ? leaseEnd : 0);
@@ -420,7 +457,11 @@ export class DataQueue<T = unknown> {
 
   /** What became of unreadable items taken with this timeout. */
   private fate(timeout: number): string {
-    if (timeout > 0) return 'they stay leased and come back when the lease ends';
+    if (timeout > 0) {
+      return this.deadLetterMaxLength > 0
+        ? 'they were removed and kept as dead letters (their bytes as the item)'
+        : 'they were removed (dead letters are off)';
+    }
     return timeout === 0 ? 'they were taken for good' : 'they were only peeked';
   }
 
@@ -473,18 +514,48 @@ export function resolveDataQueueOptions(
     }
   }
   const { redisTimeout } = resolveSettings(QUEUE_OPTIONS, options, '', problems);
-  const { visibilityTimeout = 0, attempts = 1, deadLetter } = options;
+  // A string of digits counts as its number, as for every option (config from the environment).
+  const digits = (value: unknown): unknown =>
+    typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  const visibilityTimeout = digits(options.visibilityTimeout ?? 0) as number;
+  const attempts = digits(options.attempts ?? 1) as number;
+  const { deadLetter } = options;
+  if (deadLetter !== undefined && deadLetter !== false) {
+    if (deadLetter === null || typeof deadLetter !== 'object') {
+      problems.push(`deadLetter must be false or { maxLength }, got ${describeValue(deadLetter)}`);
+    } else {
+      for (const key of Object.keys(deadLetter)) {
+        if (key !== 'maxLength')
+          problems.push(`unknown option "deadLetter.${key}" (known: maxLength)`);
+      }
+    }
+  }
   pushProblem(problems, 'visibilityTimeout', timeoutProblem(visibilityTimeout));
   pushProblem(problems, 'attempts', attemptsProblem(attempts));
   const deadLetterMaxLength =
     deadLetter === false
       ? 0
-      : resolveSettings(DEAD_LETTER_OPTIONS, deadLetter ?? {}, 'deadLetter.', problems).maxLength;
+      : resolveSettings(
+          DEAD_LETTER_OPTIONS,
+          deadLetter !== null && typeof deadLetter === 'object' ? deadLetter : {},
+          'deadLetter.',
+          problems,
+        ).maxLength;
   throwOnProblems(`options of data queue "${name}"`, problems);
   return { visibilityTimeout, attempts, deadLetterMaxLength, redisTimeout };
 }
 
 const DATA_QUEUE_OPTION_NAMES = ['visibilityTimeout', 'attempts', 'deadLetter', 'redisTimeout'];
+
+/**
+ * Whether a failed call may still have run: Redis did not answer in time (the call may be
+ * carried out later), or the connection closed while it was in flight.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof RedisUnavailableError) return /no answer/.test(error.message);
+  return /Connection is closed|ECONNRESET|EPIPE/.test(error.message);
+}
 
 function pushProblem(problems: string[], name: string, problem: string | undefined): void {
   if (problem !== undefined) problems.push(`${name} must be ${problem}`);

@@ -10,6 +10,9 @@ import { encodeMsgpackShared } from '../protocol/msgpack.js';
  */
 export const RECORD_HEADER_SIZE = 8;
 
+/** The largest buffer the shared record writer keeps between puts. */
+const MAX_KEPT_BUFFER = 8 * 1024 * 1024;
+
 /** The most attempts an item can be given (the header's uint16). */
 export const MAX_ATTEMPTS = 0xffff;
 
@@ -67,6 +70,8 @@ export class RecordWriter {
   take(): Buffer {
     const records = Buffer.from(this.buffer.subarray(0, this.length));
     this.length = 0;
+    // A huge put does not keep its buffer for the life of the process.
+    if (this.buffer.length > MAX_KEPT_BUFFER) this.buffer = Buffer.allocUnsafe(64 * 1024);
     return records;
   }
 

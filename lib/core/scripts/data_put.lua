@@ -10,33 +10,38 @@
 -- ARGV[4]  the items' records, each after its length (uint32, big-endian), end to end
 --
 -- Two arguments for any number of items: the client writes one buffer, not two per item.
--- Returns the number of items put.
+-- Returns the number of items put (also when this very call ran before).
 local ids = ARGV[3]
 local records = ARGV[4]
 local count = #ids / 16
-if count ~= math.floor(count) then
+if count ~= math.floor(count) or count == 0 then
   return redis.error_reply('ERR data_put: the ids are not 16 characters each')
 end
+-- A call that runs twice (a client that sends it again after a reconnect) puts nothing the
+-- second time: its ids are new random ones, so the first one present means it ran.
+if redis.call('HEXISTS', KEYS[2], string.sub(ids, 1, 16)) == 1 then return count end
+-- Read every record before writing anything: a malformed call changes nothing.
 local list = {}
 local fields = {}
 local at = 1
 for i = 1, count do
+  if at + 3 > #records then
+    return redis.error_reply('ERR data_put: the records do not match the ids')
+  end
   local size = struct.unpack('>I4', records, at)
   local id = string.sub(ids, i * 16 - 15, i * 16)
   list[i] = id
-  fields[#fields + 1] = id
-  fields[#fields + 1] = string.sub(records, at + 4, at + 3 + size)
+  fields[2 * i - 1] = id
+  fields[2 * i] = string.sub(records, at + 4, at + 3 + size)
   at = at + 4 + size
-  -- 500 fields per HSET: under Lua's unpack() limit.
-  if #fields == 1000 then
-    redis.call('HSET', KEYS[2], unpack(fields))
-    fields = {}
-  end
 end
 if at ~= #records + 1 then
   return redis.error_reply('ERR data_put: the records do not match the ids')
 end
-if #fields > 0 then redis.call('HSET', KEYS[2], unpack(fields)) end
+-- 500 pairs per HSET: under Lua's unpack() limit.
+for first = 1, 2 * count, 1000 do
+  redis.call('HSET', KEYS[2], unpack(fields, first, math.min(first + 999, 2 * count)))
+end
 local delay = tonumber(ARGV[1])
 if delay > 0 then
   local time = redis.call('TIME')
