@@ -50,7 +50,7 @@ export function parseCommandLine(
   // for a word of the command's name, wherever the option stands.
   const everyOption = collectOptions(commands);
   const { positionals: words, values } = parse(argv, everyOption, undefined);
-  const groups = new Set(commands.filter((c) => c.name.includes(' ')).map(groupOf));
+  const groups = groupsOf(commands);
 
   if (words[0] === 'help') return { kind: 'help', topic: findTopic(words.slice(1), commands) };
   if (words.length === 0) {
@@ -58,24 +58,26 @@ export function parseCommandLine(
     if (values['version']) return { kind: 'version' };
     throw new UsageError('no command given');
   }
-  const [first, second] = words as [string, string | undefined];
-  let command: Command | undefined;
-  if (groups.has(first)) {
-    command =
-      second === undefined ? undefined : commands.find((c) => c.name === `${first} ${second}`);
-    if (command === undefined) {
-      if (values['help']) return { kind: 'help', topic: first };
-      const known = commands.filter((c) => groupOf(c) === first).map((c) => c.name.split(' ')[1]);
-      throw new UsageError(
-        second === undefined
-          ? `${first} needs a subcommand: ${known.join(', ')}`
-          : `unknown subcommand "${first} ${second}"; ${first} has ${known.join(', ')}`,
-        first,
-      );
+  // A command's name is its first words ("stats", "dead list", "data dead list"); the words
+  // after it are its arguments. No command's name is the start of another's.
+  const command = commands.find((c) => startsWith(words, c.name.split(' ')));
+  if (command === undefined) {
+    // The longest group the words start with ("data dead" before "data"), if any.
+    let group: string | undefined;
+    for (let n = words.length; n > 0 && group === undefined; n--) {
+      const prefix = words.slice(0, n).join(' ');
+      if (groups.has(prefix)) group = prefix;
     }
-  } else {
-    command = commands.find((c) => c.name === first);
-    if (command === undefined) throw new UsageError(`unknown command "${first}"`);
+    if (group === undefined) throw new UsageError(`unknown command "${words[0]!}"`);
+    if (values['help']) return { kind: 'help', topic: group };
+    const known = subcommandsOf(group, commands);
+    const next = words[group.split(' ').length];
+    throw new UsageError(
+      next === undefined
+        ? `${group} needs a subcommand: ${known.join(', ')}`
+        : `unknown subcommand "${group} ${next}"; ${group} has ${known.join(', ')}`,
+      group,
+    );
   }
   if (values['help']) return { kind: 'help', topic: command.name };
 
@@ -192,16 +194,36 @@ function collectOptions(commands: readonly Command[]): Record<string, OptionSpec
   return all;
 }
 
-function groupOf(command: Command): string {
-  return command.name.split(' ')[0]!;
+/** Every group of commands: each proper start of a command's name ("dead", "data", "data dead"). */
+function groupsOf(commands: readonly Command[]): Set<string> {
+  const groups = new Set<string>();
+  for (const command of commands) {
+    const words = command.name.split(' ');
+    for (let n = 1; n < words.length; n++) groups.add(words.slice(0, n).join(' '));
+  }
+  return groups;
+}
+
+/** The words that may follow a group, in the order of the commands: "list", "requeue", ... */
+export function subcommandsOf(group: string, commands: readonly Command[]): string[] {
+  const size = group.split(' ').length;
+  const next = commands
+    .filter((c) => c.name.startsWith(`${group} `))
+    .map((c) => c.name.split(' ')[size]!);
+  return [...new Set(next)];
+}
+
+function startsWith(words: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= words.length && prefix.every((word, i) => words[i] === word);
 }
 
 /** The help topic `help <words>` names: a command, a group, or undefined for the tool. */
 function findTopic(words: readonly string[], commands: readonly Command[]): string | undefined {
   if (words.length === 0) return undefined;
-  const two = words.slice(0, 2).join(' ');
-  if (commands.some((c) => c.name === two)) return two;
-  const one = words[0]!;
-  if (commands.some((c) => c.name === one || groupOf(c) === one)) return one;
+  const groups = groupsOf(commands);
+  for (let n = words.length; n > 0; n--) {
+    const prefix = words.slice(0, n).join(' ');
+    if (groups.has(prefix) || commands.some((c) => c.name === prefix)) return prefix;
+  }
   throw new UsageError(`no help on "${words.join(' ')}": there is no such command`);
 }

@@ -1,5 +1,5 @@
 import type { Command, OptionSpec } from './command.js';
-import { GLOBAL_OPTIONS } from './arguments.js';
+import { GLOBAL_OPTIONS, subcommandsOf } from './arguments.js';
 
 /** The tool's name as people type it. */
 export const TOOL = 'nestjs-delayed';
@@ -46,7 +46,7 @@ export function commandHelp(command: Command): string {
 export function groupHelp(group: string, commands: readonly Command[]): string {
   const members = commands.filter((c) => c.name.startsWith(`${group} `));
   return [
-    `Usage: ${TOOL} ${group} <${members.map((c) => c.name.slice(group.length + 1)).join('|')}> ...`,
+    `Usage: ${TOOL} ${group} <${subcommandsOf(group, commands).join('|')}> ...`,
     '',
     ...columns(members.map((c) => [`${c.name} ${c.args}`, c.summary] as const)),
     '',

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import {
   closeConnection,
+  DataQueue,
   describeRedis,
   openConnection,
   Queue,
@@ -31,6 +32,17 @@ export class Session {
   /** A queue on this connection, whose own commands are bounded by `timeout`. */
   queue(name: string): Queue {
     return new Queue(this.redis, name, { redisTimeout: this.timeout });
+  }
+
+  /**
+   * A data queue on this connection, its commands bounded by `timeout`. `attempts` is what
+   * the items it requeues get; nothing else it does depends on the app's own options.
+   */
+  dataQueue(name: string, attempts?: number): DataQueue {
+    return new DataQueue(this.redis, name, {
+      redisTimeout: this.timeout,
+      ...(attempts === undefined ? {} : { attempts }),
+    });
   }
 
   inspector(name: string): QueueInspector {

@@ -120,11 +120,17 @@ export type {
 } from './worker/worker-events.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { DataBatch } from './data/data-batch.js';
-export { type DataDeadLetter, DataDeadLetters } from './data/data-dead-letters.js';
+export {
+  type DataDeadLetter,
+  DataDeadLetters,
+  decodeDataDeadLetter,
+} from './data/data-dead-letters.js';
+export { MAX_ATTEMPTS as MAX_DATA_ATTEMPTS } from './data/data-record.js';
 export {
   type DataCounts,
   DataQueue,
   type DataQueueOptions,
+  MAX_ITEMS_PER_GET,
   resolveDataQueueOptions,
   type GetOptions as DataGetOptions,
   type PutOptions as DataPutOptions,

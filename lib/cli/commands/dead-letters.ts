@@ -1,7 +1,13 @@
 import { type DeadLetter, type Queue, summarizeTask } from '../../core/index.js';
-import type { Command, CommandInput } from '../command.js';
-import { wholeNumber } from '../arguments.js';
+import type { Command } from '../command.js';
 import { UsageError } from '../cli-errors.js';
+import {
+  chosenRange,
+  inSteps,
+  plural,
+  requeueRange,
+  selectionSummary,
+} from './letter-selection.js';
 import { PAGE_OPTIONS, pageFooter, pageRequest, type PageRequest } from '../paging.js';
 import { renderTable } from '../output/table.js';
 import { taskArgsCell, taskNameCell } from '../output/task-cells.js';
@@ -9,8 +15,6 @@ import { formatInstant, truncate } from '../output/text.js';
 
 /** How wide an ERROR cell may grow before it is cut. */
 const ERROR_WIDTH = 60;
-/** Dead letters requeued or removed per round trip (the engine's requeue batch size). */
-const LETTERS_PER_STEP = 500;
 
 export const deadListCommand: Command = {
   name: 'dead list',
@@ -88,15 +92,11 @@ export const deadRequeueCommand: Command = {
     'nestjs-delayed dead requeue orders --offset 3 --limit 1',
   ],
   async run(input, { session, output }) {
-    const all = input.values['all'] === true;
-    const range = all ? undefined : chosenRange(input, 'dead requeue');
-    if (all && (input.values['offset'] !== undefined || input.values['limit'] !== undefined)) {
-      throw new UsageError('use either --all or --offset/--limit, not both', 'dead requeue');
-    }
+    const range = requeueRange(input, 'dead requeue');
     const queue = session.queue(input.positionals[0]!);
     const letters = await read(queue, range ?? { offset: 0, limit: await count(queue) });
     let done = 0;
-    for (const chunk of chunks(letters)) {
+    for (const chunk of inSteps(letters)) {
       done += await queue.command(
         () => queue.deadLetters.requeue(chunk),
         'requeueing dead letters',
@@ -104,7 +104,11 @@ export const deadRequeueCommand: Command = {
     }
     const selected = letters.length;
     output.result({ queue: queue.name, selected, requeued: done }, () =>
-      summary(`Requeued ${plural(done, 'dead letter')} into ${queue.name}`, selected, done),
+      selectionSummary(
+        `Requeued ${plural(done, 'dead letter')} into ${queue.name}`,
+        selected,
+        done,
+      ),
     );
   },
 };
@@ -125,16 +129,16 @@ export const deadRemoveCommand: Command = {
   },
   examples: ['nestjs-delayed dead remove orders --offset 0 --limit 10'],
   async run(input, { session, output }) {
-    const range = chosenRange(input, 'dead remove');
+    const range = chosenRange(input, 'dead remove', { all: false });
     const queue = session.queue(input.positionals[0]!);
     const letters = await read(queue, range);
     let done = 0;
-    for (const chunk of chunks(letters)) {
+    for (const chunk of inSteps(letters)) {
       done += await queue.command(() => queue.deadLetters.remove(chunk), 'removing dead letters');
     }
     const selected = letters.length;
     output.result({ queue: queue.name, selected, removed: done }, () =>
-      summary(`Removed ${plural(done, 'dead letter')} of ${queue.name}`, selected, done),
+      selectionSummary(`Removed ${plural(done, 'dead letter')} of ${queue.name}`, selected, done),
     );
   },
 };
@@ -184,41 +188,4 @@ function read(queue: Queue, range: PageRequest): Promise<DeadLetter[]> {
 
 function count(queue: Queue): Promise<number> {
   return queue.command(() => queue.deadLetters.count(), 'counting dead letters');
-}
-
-/**
- * Letters in groups of LETTERS_PER_STEP: each group is one bounded step, so a large requeue
- * is not reported as timed out while its steps keep answering.
- */
-function chunks(letters: readonly DeadLetter[]): DeadLetter[][] {
-  const groups: DeadLetter[][] = [];
-  for (let i = 0; i < letters.length; i += LETTERS_PER_STEP) {
-    groups.push(letters.slice(i, i + LETTERS_PER_STEP));
-  }
-  return groups;
-}
-
-/** --offset and a required --limit, for the commands that change letters. */
-function chosenRange(input: CommandInput, command: string): PageRequest {
-  const limit = wholeNumber(input.values, 'limit', { min: 1, max: Number.MAX_SAFE_INTEGER });
-  if (limit === undefined) {
-    throw new UsageError(
-      command === 'dead requeue'
-        ? 'say which letters: --all, or --limit <n> [--offset <n>]'
-        : 'say which letters: --limit <n> [--offset <n>]',
-      command,
-    );
-  }
-  const offset = wholeNumber(input.values, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0;
-  return { offset, limit };
-}
-
-function summary(what: string, selected: number, done: number): string {
-  if (selected === 0) return 'No dead letters there: nothing to do.';
-  const gone = selected - done;
-  return gone > 0 ? `${what} (${gone} of the ${selected} read were gone meanwhile).` : `${what}.`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -1,5 +1,7 @@
 import type { Command } from '../command.js';
 import { cancelCommand } from './cancel.js';
+import { DATA_DEAD_LETTER_COMMANDS } from './data-dead-letters.js';
+import { dataDeleteCommand, dataPeekCommand, dataStatsCommand } from './data-queues.js';
 import { DEAD_LETTER_COMMANDS } from './dead-letters.js';
 import { pauseCommand, resumeCommand } from './pause.js';
 import { schedulesCommand } from './schedules.js';
@@ -17,4 +19,9 @@ export const COMMANDS: readonly Command[] = [
   schedulesCommand,
   pauseCommand,
   resumeCommand,
+  // Data queues (DataQueue): one group, after the task queue commands.
+  dataStatsCommand,
+  dataPeekCommand,
+  ...DATA_DEAD_LETTER_COMMANDS,
+  dataDeleteCommand,
 ];
