@@ -288,6 +288,32 @@ describe('DataQueue: leases end on Redis clock', () => {
     assert.deepEqual(await keysOf(queue), []);
   });
 
+  it('a requeued dead letter gets back the attempts it had, or those asked for', async () => {
+    const queue = dataQueue<string>({ visibilityTimeout: 50, attempts: 2 });
+    const [id] = await queue.put(['twice']);
+    for (let i = 0; i < 2; i++) {
+      await queue.get(1, { wait: 500 });
+      await sleep(80);
+    }
+    await queue.sweep();
+    // Another process with other defaults requeues it: the letter's own attempts count.
+    const tool = new DataQueue<string>(db.redis, queue.name);
+    assert.equal(await tool.deadLetters.requeue(), 1);
+    const header = (raw: Buffer | null) => decodeMsgpack(raw!) as unknown[];
+    assert.equal(header(await db.redis.hgetBuffer(queue.keys.items, id!))[0], 2);
+    await tool.get(1, { visibilityTimeout: 50 });
+    await sleep(80);
+    await tool.get(1, { visibilityTimeout: 50 });
+    await sleep(80);
+    await tool.sweep();
+    assert.equal(await tool.deadLetters.requeue(undefined, undefined, { attempts: 5 }), 1);
+    assert.equal(header(await db.redis.hgetBuffer(queue.keys.items, id!))[0], 5);
+    await assert.rejects(
+      tool.deadLetters.requeue([], undefined, { attempts: 0 }),
+      /attempts must be/,
+    );
+  });
+
   it('drops items out of attempts when dead letters are off, and bounds them when on', async () => {
     const off = dataQueue({ visibilityTimeout: 50, deadLetter: false });
     await off.put(['x']);

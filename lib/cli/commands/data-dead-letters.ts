@@ -131,9 +131,9 @@ export const dataDeadRequeueCommand: Command = {
     const readable = letters.flatMap((read) => (read.problem === undefined ? [read.letter] : []));
     let done = 0;
     for (const run of runsOfAttempts(readable, attempts)) {
-      // The queue's attempts is what DataDeadLetters.requeue gives each item it puts back.
-      const into = session.dataQueue(name, run.attempts);
-      for (const step of inSteps(run.letters)) done += await into.deadLetters.requeue(step);
+      for (const step of inSteps(run.letters)) {
+        done += await queue.deadLetters.requeue(step, undefined, { attempts: run.attempts });
+      }
     }
     const selected = letters.length;
     const unreadable = selected - readable.length;
@@ -236,7 +236,12 @@ function readLetter(index: number, raw: Buffer): ReadLetter {
   try {
     letter = decodeDataDeadLetter(raw);
   } catch (error) {
-    return { index, raw, problem: `not MessagePack: ${(error as Error).message}` };
+    const message = (error as Error).message;
+    // MessagePack, but not the shape of a data dead letter.
+    if (message.startsWith('Not a data dead letter')) {
+      return { index, raw, problem: 'not a data dead letter' };
+    }
+    return { index, raw, problem: `not MessagePack: ${message}` };
   }
   const { attempts, diedAt } = letter;
   const valid =

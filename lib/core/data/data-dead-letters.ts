@@ -1,8 +1,10 @@
+import { InvalidOptionsError } from '../errors.js';
 import { DEAD_LETTERS_PER_REQUEUE_CALL } from '../limits.js';
+import { describeValue } from '../options.js';
 import { decodeMsgpack, encodeMsgpack } from '../protocol/msgpack.js';
 import { scripts } from '../redis/lua-scripts.js';
 import type { DataQueue } from './data-queue.js';
-import { newRecord } from './data-record.js';
+import { MAX_ATTEMPTS, newRecord } from './data-record.js';
 
 /**
  * One data dead letter as stored in `N_dq_dead`: a MessagePack map {id, item, attempts,
@@ -21,12 +23,22 @@ export interface DataDeadLetter<T = unknown> {
 }
 
 export function decodeDataDeadLetter<T>(raw: Buffer): DataDeadLetter<T> {
-  const fields = decodeMsgpack(raw) as Record<string, unknown>;
+  const fields = decodeMsgpack(raw) as Record<string, unknown> | null;
+  if (
+    fields === null ||
+    typeof fields !== 'object' ||
+    typeof fields['id'] !== 'string' ||
+    !('item' in fields) ||
+    typeof fields['attempts'] !== 'number' ||
+    typeof fields['diedAt'] !== 'number'
+  ) {
+    throw new TypeError('Not a data dead letter (a map of id, item, attempts and diedAt)');
+  }
   return {
-    id: String(fields['id']),
+    id: fields['id'],
     item: fields['item'] as T,
-    attempts: Number(fields['attempts']),
-    diedAt: Number(fields['diedAt']),
+    attempts: fields['attempts'],
+    diedAt: fields['diedAt'],
     raw,
   };
 }
@@ -57,15 +69,23 @@ export class DataDeadLetters<T = unknown> {
   }
 
   /**
-   * Makes dead letters' items available again, under their ids, with the queue's attempts
-   * counted anew; each letter leaves the list as its item goes back, atomically. Without
-   * arguments, requeues the oldest `limit` (default: all). Returns how many were requeued
-   * (a letter removed or requeued meanwhile by someone else is skipped).
+   * Makes dead letters' items available again, under their ids, each with as many attempts
+   * as it had (its `attempts`; the queue's when that is 0, for a record that was not ours),
+   * or `options.attempts`, counted anew; each letter leaves the list as its item goes back,
+   * atomically. Without letters, requeues the oldest `limit` (default: all). Returns how many
+   * were requeued (a letter removed or requeued meanwhile by someone else is skipped).
    */
   async requeue(
     letters?: readonly DataDeadLetter<T>[],
     limit = Number.POSITIVE_INFINITY,
+    options: { readonly attempts?: number } = {},
   ): Promise<number> {
+    const given = options.attempts;
+    if (given !== undefined && (!Number.isInteger(given) || given < 1 || given > MAX_ATTEMPTS)) {
+      throw new InvalidOptionsError(
+        `requeue(): attempts must be an integer from 1 to ${MAX_ATTEMPTS}, got ${describeValue(given)}`,
+      );
+    }
     const { keys } = this.queue;
     const chosen =
       letters ??
@@ -91,7 +111,10 @@ export class DataDeadLetters<T = unknown> {
           letter.id,
           newRecord(
             encodeMsgpack(letter.item),
-            this.queue.attempts,
+            given ??
+              (letter.attempts >= 1 && letter.attempts <= MAX_ATTEMPTS
+                ? letter.attempts
+                : this.queue.attempts),
             this.queue.deadLetterMaxLength > 0,
           ),
         );
