@@ -1,0 +1,71 @@
+import {
+  DEAD_LETTERS_PER_REQUEUE_CALL,
+  type DataDeadLetter,
+  DataDeadLetters,
+  decodeDataDeadLetter,
+  encodeMsgpack,
+} from '../core/index.js';
+import type { InlineDataQueue } from './inline-data-queue.js';
+import type { InlineDataStore } from './inline-data-store.js';
+
+/**
+ * A data queue's dead letters under DelayedTestingModule, in memory: the same calls and
+ * letters as on Redis (`raw` is the letter's bytes as Redis would store them, so `remove`
+ * and `requeue` name a letter exactly).
+ */
+export class InlineDataDeadLetters<T = unknown> extends DataDeadLetters<T> {
+  readonly #queue: InlineDataQueue<T>;
+  readonly #store: InlineDataStore;
+
+  constructor(queue: InlineDataQueue<T>, store: InlineDataStore) {
+    super(queue);
+    this.#queue = queue;
+    this.#store = store;
+  }
+
+  override count(): Promise<number> {
+    return Promise.resolve(this.#store.deadCount());
+  }
+
+  override list(offset = 0, limit = 100): Promise<DataDeadLetter<T>[]> {
+    if (limit <= 0) return Promise.resolve([]);
+    return Promise.resolve(this.letters(offset, offset + limit - 1));
+  }
+
+  override async requeue(
+    letters?: readonly DataDeadLetter<T>[],
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<number> {
+    const chosen =
+      letters ?? (limit <= 0 ? [] : this.letters(0, Number.isFinite(limit) ? limit - 1 : -1));
+    const { attempts, deadLetterMaxLength } = this.#queue;
+    let requeued = 0;
+    // In the real calls' chunks: an item MessagePack refuses fails its chunk, not the earlier ones.
+    for (let i = 0; i < chosen.length; i += DEAD_LETTERS_PER_REQUEUE_CALL) {
+      const chunk = chosen.slice(i, i + DEAD_LETTERS_PER_REQUEUE_CALL).map((letter) => ({
+        raw: letter.raw,
+        id: letter.id,
+        item: encodeMsgpack(letter.item),
+      }));
+      requeued += this.#store.requeueDead(chunk, attempts, deadLetterMaxLength > 0);
+    }
+    return requeued;
+  }
+
+  override remove(letters: readonly DataDeadLetter<T>[]): Promise<number> {
+    let removed = 0;
+    for (const letter of letters) if (this.#store.removeDead(letter.raw)) removed++;
+    return Promise.resolve(removed);
+  }
+
+  override purge(): Promise<number> {
+    return Promise.resolve(this.#store.purgeDead());
+  }
+
+  /** The letters from `start` to `stop` (LRANGE's), decoded from copies of their bytes. */
+  private letters(start: number, stop: number): DataDeadLetter<T>[] {
+    return this.#store
+      .deadRange(start, stop)
+      .map((raw) => decodeDataDeadLetter<T>(Buffer.from(raw)));
+  }
+}
