@@ -1,8 +1,8 @@
 // The engine's public API, at 'nestjs-delayed/core': queue, worker, sweeper, tasks, errors,
 // and the option tables an integration (such as the Nest module) resolves options with.
-// Wire internals (key builders, scripts) stay inside; the MessagePack helpers and the data
-// queues' checks are out for nestjs-delayed/testing, whose in-memory data queue must copy
-// items and refuse calls exactly as the real one does.
+// Wire internals (key builders, scripts) stay inside. The MessagePack helpers, the data
+// queues' checks, item ids and dead-letter decoding are out for nestjs-delayed/testing,
+// whose in-memory data queue must copy items and refuse calls exactly as the real one does.
 export { DEFAULT_DRAIN_TIMEOUT, DEFAULT_QUEUE_NAME, DEFAULT_RESULT_TIMEOUT } from './defaults.js';
 export {
   ConnectionLostError,

@@ -32,7 +32,7 @@ const WAIT_POLL = 1_000;
  * checks, errors and answers as on Redis (the data_*.lua scripts are the reference; the
  * clock is `Date.now()`, and a waiting get uses real timers and wakes on a put). Items are
  * copied through MessagePack on put and on get, so a test sees exactly what Redis would
- * give back: bigints beyond 2^53, bytes as Uint8Array, never an object the producer holds.
+ * give back: bigints beyond 2^53, bytes as Buffers, never an object the producer holds.
  *
  * `keys` are the names the queue would use on Redis (kept, so code that logs them works);
  * `redis` and `command` have no Redis behind them and throw if used.
