@@ -3,6 +3,7 @@ import { DataQueue } from './core/index.js';
 import { type DataQueueDefinition, dataQueueDefinitions } from './data-queue-definition.js';
 import {
   DELAYED_CONNECTION,
+  DELAYED_DATA_QUEUE_DEFINITIONS,
   DELAYED_DATA_QUEUES,
   DELAYED_RESOLVED_OPTIONS,
   getDataQueueToken,
@@ -14,7 +15,7 @@ import type { ResolvedDelayedOptions } from './delayed.options.js';
  * One `DataQueue` provider per definition, on the module's connection; a queue without its
  * own `redisTimeout` takes the module's (its other options have their own defaults: the
  * module's `deadLetter` is about tasks). Then the list of them all, which the host hands its
- * sweeper.
+ * sweeper, and the definitions themselves (read by overrideDelayedModule).
  */
 export function dataQueueProviders(given: readonly (string | DataQueueDefinition)[]): Provider[] {
   const definitions = dataQueueDefinitions(given);
@@ -30,6 +31,7 @@ export function dataQueueProviders(given: readonly (string | DataQueueDefinition
       useFactory: (...queues: DataQueue[]) => queues,
       inject: definitions.map(({ name }) => getDataQueueToken(name)),
     },
+    { provide: DELAYED_DATA_QUEUE_DEFINITIONS, useValue: definitions },
   ];
 }
 

@@ -31,5 +31,11 @@ export function getDataQueueToken(name: string): string {
 /** Token of every data queue the module provides (swept by the app's sweeper). */
 export const DELAYED_DATA_QUEUES = Symbol('nestjs-delayed:data-queues');
 
+/**
+ * Token of the data queue definitions given beside the module's options, checked: what
+ * `overrideDelayedModule` reads to give the testing module the same data queues.
+ */
+export const DELAYED_DATA_QUEUE_DEFINITIONS = Symbol('nestjs-delayed:data-queue-definitions');
+
 /** Metadata key under which `@OnTaskEvent()`/`@OnWorkerEvent()`/`@OnQueueEvent()` store a method's listeners. */
 export const EVENT_LISTENER_METADATA = 'nestjs-delayed:event-listeners';

@@ -1,6 +1,8 @@
 // The engine's public API, at 'nestjs-delayed/core': queue, worker, sweeper, tasks, errors,
 // and the option tables an integration (such as the Nest module) resolves options with.
-// Wire internals (MessagePack helpers, key builders, scripts) stay inside.
+// Wire internals (key builders, scripts) stay inside. The MessagePack helpers, the data
+// queues' checks, item ids and dead-letter decoding are out for nestjs-delayed/testing,
+// whose in-memory data queue must copy items and refuse calls exactly as the real one does.
 export { DEFAULT_DRAIN_TIMEOUT, DEFAULT_QUEUE_NAME, DEFAULT_RESULT_TIMEOUT } from './defaults.js';
 export {
   ConnectionLostError,
@@ -37,10 +39,12 @@ export {
   resolveWorkerSettings,
   SWEEPER_OPTIONS,
   type SweeperSettings,
+  throwOnProblems,
   WORKER_OPTIONS,
   type WorkerSettings,
 } from './options.js';
 export { decodeTask, encodeTask } from './protocol/codec.js';
+export { decodeMsgpack, encodeMsgpack } from './protocol/msgpack.js';
 export {
   type DecodedGoTask,
   type DecodedPyTask,
@@ -97,7 +101,7 @@ export {
   type ScheduledEntry,
 } from './inspect/queue-inspector.js';
 export { summarizeTask, type TaskSummary } from './inspect/task-summary.js';
-export { MAX_DURATION, MAX_INSPECT_PAGE } from './limits.js';
+export { DEAD_LETTERS_PER_REQUEUE_CALL, MAX_DURATION, MAX_INSPECT_PAGE } from './limits.js';
 export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';
@@ -125,13 +129,21 @@ export {
   DataDeadLetters,
   decodeDataDeadLetter,
 } from './data/data-dead-letters.js';
-export { MAX_ATTEMPTS as MAX_DATA_ATTEMPTS } from './data/data-record.js';
+export {
+  MAX_ATTEMPTS as MAX_DATA_ATTEMPTS,
+  newItemId as newDataItemId,
+} from './data/data-record.js';
 export {
   type DataCounts,
   DataQueue,
   type DataQueueOptions,
   MAX_ITEMS_PER_GET,
   resolveDataQueueOptions,
+  attemptsProblem as dataAttemptsProblem,
+  countProblem as dataCountProblem,
+  idList as dataIdList,
+  pushProblem as pushDataProblem,
+  timeoutProblem as dataTimeoutProblem,
   type GetOptions as DataGetOptions,
   type PutOptions as DataPutOptions,
   type RefreshOptions as DataRefreshOptions,

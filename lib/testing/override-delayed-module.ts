@@ -1,6 +1,11 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import { InvalidOptionsError } from '../core/index.js';
-import { DELAYED_MODULE_OPTIONS, getQueueToken } from '../delayed.constants.js';
+import type { DataQueueDefinition } from '../data-queue-definition.js';
+import {
+  DELAYED_DATA_QUEUE_DEFINITIONS,
+  DELAYED_MODULE_OPTIONS,
+  getQueueToken,
+} from '../delayed.constants.js';
 import { DelayedModule } from '../delayed.module.js';
 import type { DelayedModuleOptions } from '../delayed.options.js';
 import { DelayedTestingModule } from './delayed-testing.module.js';
@@ -21,8 +26,11 @@ type ImportEntry = Type<unknown> | DynamicModule | { forwardRef: () => unknown }
  * through the modules it imports, for `DelayedTestingModule.forRoot(options)`, on a testing
  * module builder. Nest's `overrideModule` matches a dynamic module by identity, so it cannot
  * be given `DelayedModule` itself; this finds the very import to replace. The replacement
- * keeps the real module's queue, named queues and `isGlobal` when they are written in
- * `forRoot` (not for `forRootAsync`, whose options come from a factory: give `queue` here).
+ * keeps the real module's queue, named queues, data queues and `isGlobal` when they are
+ * written in `forRoot` (not for `forRootAsync`, whose options come from a factory: give
+ * `queue` here; its queues and data queues, given beside the factory, are kept). A data
+ * queue without its own `redisTimeout` takes the real forRoot's, as it does in the real
+ * module.
  *
  * ```ts
  * const moduleRef = await overrideDelayedModule(
@@ -92,26 +100,35 @@ function importsOf(type: object): unknown[] {
   return Array.isArray(imports) ? imports : [];
 }
 
-/** The queue, named queues and scope written in a real `DelayedModule.forRoot(…)`. */
+/** The queue, named queues, data queues and scope written in a real `DelayedModule.forRoot(…)`. */
 function settingsOf(real: Type<unknown> | DynamicModule): DelayedTestingOptions {
   if (typeof real === 'function') return {};
   const settings: DelayedTestingOptions = {};
+  let given: DelayedModuleOptions | undefined;
+  let dataQueues: readonly DataQueueDefinition[] = [];
   for (const provider of real.providers ?? []) {
-    if (
-      typeof provider === 'object' &&
-      'provide' in provider &&
-      provider.provide === DELAYED_MODULE_OPTIONS &&
-      'useValue' in provider
-    ) {
-      const queue = (provider.useValue as DelayedModuleOptions | undefined)?.queue;
-      if (typeof queue === 'string') settings.queue = queue;
+    if (typeof provider !== 'object' || !('provide' in provider) || !('useValue' in provider)) {
+      continue;
+    }
+    if (provider.provide === DELAYED_MODULE_OPTIONS) {
+      given = provider.useValue as DelayedModuleOptions | undefined;
+    } else if (provider.provide === DELAYED_DATA_QUEUE_DEFINITIONS) {
+      dataQueues = provider.useValue as DataQueueDefinition[];
     }
   }
+  if (typeof given?.queue === 'string') settings.queue = given.queue;
   const prefix = getQueueToken('');
   const queues = (real.exports ?? [])
     .filter((token): token is string => typeof token === 'string' && token.startsWith(prefix))
     .map((token) => token.slice(prefix.length));
   if (queues.length > 0) settings.queues = queues;
+  if (dataQueues.length > 0) {
+    // As in the real module, a data queue takes forRoot's redisTimeout (not its deadLetter,
+    // which is about tasks) when it has none of its own.
+    const inherited: { redisTimeout?: number } = {};
+    if (given?.redisTimeout !== undefined) inherited.redisTimeout = given.redisTimeout;
+    settings.dataQueues = dataQueues.map((definition) => ({ ...inherited, ...definition }));
+  }
   if (typeof real.global === 'boolean') settings.isGlobal = real.global;
   return settings;
 }

@@ -1,12 +1,19 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { DelayedQueue, Task } from '../../lib/index.js';
+import {
+  type DataQueue,
+  DelayedQueue,
+  getDataQueueToken,
+  InjectDataQueue,
+  Task,
+} from '../../lib/index.js';
 import { DelayedTestingModule, InlineTasks } from '../../lib/testing/index.js';
 
-// The example of docs/operate/testing.md, as written there: it must keep working.
+// The examples of docs/operate/testing.md, as written there: they must keep working.
 
 @Injectable()
 export class Outbox {
@@ -93,5 +100,74 @@ describe('signup', () => {
       'Welcome to ada@example.com',
       'Did you forget something? to ada@example.com',
     ]);
+  });
+});
+
+// The data queue example ("Data queues").
+
+interface Click {
+  page: string;
+}
+
+@Injectable()
+export class ClickTracker {
+  constructor(@InjectDataQueue('clicks') private readonly clicks: DataQueue<Click>) {}
+
+  async track(page: string) {
+    await this.clicks.put([{ page }]);
+  }
+
+  /** Counts up to 100 clicks into `totals`, then marks them done. */
+  async tally(totals: Map<string, number>) {
+    const batch = await this.clicks.get(100);
+    for (const { page } of batch.values()) totals.set(page, (totals.get(page) ?? 0) + 1);
+    await this.clicks.done(batch);
+    return batch.size;
+  }
+}
+
+describe('clicks', () => {
+  let moduleRef: TestingModule;
+  let clicks: DataQueue<Click>;
+
+  beforeEach(async () => {
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        DelayedTestingModule.forRoot({
+          dataQueues: [{ name: 'clicks', visibilityTimeout: 30_000, attempts: 3 }],
+        }),
+      ],
+      providers: [ClickTracker],
+    }).compile();
+    clicks = moduleRef.get(getDataQueueToken('clicks'));
+  });
+
+  afterEach(() => moduleRef.close());
+
+  it('counts clicks by page', async () => {
+    const tracker = moduleRef.get(ClickTracker);
+    await tracker.track('/home');
+    await tracker.track('/home');
+    await tracker.track('/pricing');
+
+    const totals = new Map<string, number>();
+    assert.equal(await tracker.tally(totals), 3);
+    assert.deepEqual(
+      [...totals],
+      [
+        ['/home', 2],
+        ['/pricing', 1],
+      ],
+    );
+    assert.deepEqual(await clicks.counts(), { available: 0, invisible: 0, delayed: 0, dead: 0 });
+  });
+
+  it('gives a batch back when its consumer dies before done', async () => {
+    await moduleRef.get(ClickTracker).track('/home');
+    const lost = await clicks.get(10, { visibilityTimeout: 50 });
+    await sleep(100);
+
+    const again = await clicks.get(10);
+    assert.deepEqual([...again.keys()], [...lost.keys()]);
   });
 });

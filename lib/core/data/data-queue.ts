@@ -557,25 +557,25 @@ function outcomeUnknown(error: unknown): boolean {
   return /Connection is closed|ECONNRESET|EPIPE/.test(error.message);
 }
 
-function pushProblem(problems: string[], name: string, problem: string | undefined): void {
+export function pushProblem(problems: string[], name: string, problem: string | undefined): void {
   if (problem !== undefined) problems.push(`${name} must be ${problem}`);
 }
 
-function timeoutProblem(value: unknown): string | undefined {
+export function timeoutProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DURATION) {
     return `a whole number of milliseconds from 0 to ${MAX_DURATION}, got ${describeValue(value)}`;
   }
   return undefined;
 }
 
-function attemptsProblem(value: unknown): string | undefined {
+export function attemptsProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_ATTEMPTS) {
     return `an integer from 1 to ${MAX_ATTEMPTS}, got ${describeValue(value)}`;
   }
   return undefined;
 }
 
-function countProblem(value: unknown): string | undefined {
+export function countProblem(value: unknown): string | undefined {
   if (
     typeof value !== 'number' ||
     !Number.isInteger(value) ||
@@ -587,7 +587,10 @@ function countProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-function idList(ids: ReadonlyMap<string, unknown> | Iterable<string>, what: string): string[] {
+export function idList(
+  ids: ReadonlyMap<string, unknown> | Iterable<string>,
+  what: string,
+): string[] {
   if (
     ids === null ||
     typeof ids !== 'object' ||

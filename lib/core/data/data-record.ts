@@ -95,6 +95,11 @@ export const ITEM_ID_LENGTH = 16;
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
+/** One new item id (see newItemIds). */
+export function newItemId(): string {
+  return newItemIds(1);
+}
+
 /**
  * `count` new item ids, end to end: 12 random bytes each, as 16 base64url characters (12
  * bytes make exactly 16 characters, so the ids of consecutive bytes are consecutive).
