@@ -1,8 +1,9 @@
 // The engine's public API, at 'nestjs-delayed/core': queue, worker, sweeper, tasks, errors,
 // and the option tables an integration (such as the Nest module) resolves options with.
 // Wire internals (key builders, scripts) stay inside. The MessagePack helpers, the data
-// queues' checks, item ids and dead-letter decoding are out for nestjs-delayed/testing,
-// whose in-memory data queue must copy items and refuse calls exactly as the real one does.
+// queues' id list check, item ids and dead-letter decoding are out for nestjs-delayed/testing,
+// whose in-memory data queue must copy items and refuse calls exactly as the real one does
+// (its other checks it inherits from DataQueue).
 export { DEFAULT_DRAIN_TIMEOUT, DEFAULT_QUEUE_NAME, DEFAULT_RESULT_TIMEOUT } from './defaults.js';
 export {
   ConnectionLostError,
@@ -139,11 +140,7 @@ export {
   type DataQueueOptions,
   MAX_ITEMS_PER_GET,
   resolveDataQueueOptions,
-  attemptsProblem as dataAttemptsProblem,
-  countProblem as dataCountProblem,
   idList as dataIdList,
-  pushProblem as pushDataProblem,
-  timeoutProblem as dataTimeoutProblem,
   type GetOptions as DataGetOptions,
   type PutOptions as DataPutOptions,
   type RefreshOptions as DataRefreshOptions,

@@ -8,17 +8,10 @@ import {
   type DataQueueOptions,
   type DataRefreshOptions,
   DelayedError,
-  dataAttemptsProblem,
-  dataCountProblem,
   dataIdList,
-  dataTimeoutProblem,
   decodeMsgpack,
-  describeValue,
   encodeMsgpack,
-  InvalidOptionsError,
   newDataItemId,
-  pushDataProblem,
-  throwOnProblems,
 } from '../core/index.js';
 import { detached } from './detached.js';
 import { InlineDataDeadLetters } from './inline-data-dead-letters.js';
@@ -51,31 +44,14 @@ export class InlineDataQueue<T = unknown> extends DataQueue<T> {
   }
 
   override async put(items: readonly T[], options: DataPutOptions = {}): Promise<string[]> {
-    if (!Array.isArray(items)) {
-      throw new InvalidOptionsError(`put() takes an array of items, got ${describeValue(items)}`);
-    }
-    const {
-      delay = 0,
-      attempts = this.attempts,
-      deadLetter = this.deadLetterMaxLength > 0,
-    } = options;
-    const problems: string[] = [];
-    pushDataProblem(problems, 'delay', dataTimeoutProblem(delay));
-    pushDataProblem(problems, 'attempts', dataAttemptsProblem(attempts));
-    if (typeof deadLetter !== 'boolean') {
-      problems.push(`deadLetter must be a boolean, got ${describeValue(deadLetter)}`);
-    }
-    throwOnProblems(`put() options on data queue "${this.name}"`, problems);
+    const { delay, attempts, deadLetter } = this.putSettings(items, options);
     if (items.length === 0) return [];
     // Every item is encoded before any is stored: one that MessagePack refuses puts none.
     const entries = items.map((item, i): [string, Buffer] => {
       try {
         return [newDataItemId(), encodeMsgpack(item)];
       } catch (error) {
-        throw new InvalidOptionsError(
-          `Item ${i} of a put on data queue "${this.name}" is not a MessagePack value: ${(error as Error).message}`,
-          { cause: error },
-        );
+        throw this.itemError(i, error);
       }
     });
     this.#store.put(entries, attempts, deadLetter, delay);
@@ -83,12 +59,7 @@ export class InlineDataQueue<T = unknown> extends DataQueue<T> {
   }
 
   override async get(count = 1, options: DataGetOptions = {}): Promise<DataBatch<T>> {
-    const { visibilityTimeout = this.visibilityTimeout, wait = 0, done } = options;
-    const problems: string[] = [];
-    pushDataProblem(problems, 'count', dataCountProblem(count));
-    pushDataProblem(problems, 'visibilityTimeout', dataTimeoutProblem(visibilityTimeout));
-    pushDataProblem(problems, 'wait', dataTimeoutProblem(wait));
-    throwOnProblems(`get() on data queue "${this.name}"`, problems);
+    const { visibilityTimeout, wait, done } = this.getSettings(count, options);
     if (done !== undefined) {
       // As the real get: marks those done first, under the batch's lease if given one.
       const batch = done instanceof DataBatch ? done : undefined;
@@ -102,9 +73,7 @@ export class InlineDataQueue<T = unknown> extends DataQueue<T> {
   }
 
   override async peek(count = 1): Promise<Map<string, T>> {
-    const problems: string[] = [];
-    pushDataProblem(problems, 'count', dataCountProblem(count));
-    throwOnProblems(`peek() on data queue "${this.name}"`, problems);
+    this.peekCount(count);
     return new Map(this.#take(count, -1).batch);
   }
 
@@ -112,13 +81,7 @@ export class InlineDataQueue<T = unknown> extends DataQueue<T> {
     ids: DataBatch<T> | ReadonlyMap<string, unknown> | Iterable<string>,
     options: DataRefreshOptions = {},
   ): Promise<string[]> {
-    const { visibilityTimeout = this.visibilityTimeout } = options;
-    const problem = dataTimeoutProblem(visibilityTimeout);
-    if (problem !== undefined || visibilityTimeout === 0) {
-      throw new InvalidOptionsError(
-        `refresh() on data queue "${this.name}": visibilityTimeout must be ${problem ?? 'positive (0 would end the lease)'}`,
-      );
-    }
+    const visibilityTimeout = this.refreshTimeout(options);
     const batch = ids instanceof DataBatch ? ids : undefined;
     if (batch !== undefined && !batch.leased) return [];
     const { leaseEnd, refreshed } = this.#store.refresh(

@@ -110,7 +110,22 @@ describe('InlineDataQueue beside DataQueue', () => {
   // App code calls these classes; the inline ones must answer every public member in memory.
   // A member added to a real class and not to its inline twin would reach for Redis.
   for (const [real, inline, privates] of [
-    [DataQueue, 'InlineDataQueue', ['take', 'waitFor', 'doneIds', 'fate']],
+    [
+      DataQueue,
+      'InlineDataQueue',
+      // Private, or checks both classes share (protected): not app-facing.
+      [
+        'take',
+        'waitFor',
+        'doneIds',
+        'fate',
+        'putSettings',
+        'itemError',
+        'getSettings',
+        'peekCount',
+        'refreshTimeout',
+      ],
+    ],
     [DataDeadLetters, 'InlineDataDeadLetters', []],
   ] as const) {
     it(`${inline} overrides every public member of ${real.name}`, async () => {

@@ -145,21 +145,7 @@ export class DataQueue<T = unknown> {
    * them fails, a DataPutError names the ids that were put.
    */
   async put(items: readonly T[], options: PutOptions = {}): Promise<string[]> {
-    if (!Array.isArray(items)) {
-      throw new InvalidOptionsError(`put() takes an array of items, got ${describeValue(items)}`);
-    }
-    const {
-      delay = 0,
-      attempts = this.attempts,
-      deadLetter = this.deadLetterMaxLength > 0,
-    } = options;
-    const problems: string[] = [];
-    pushProblem(problems, 'delay', timeoutProblem(delay));
-    pushProblem(problems, 'attempts', attemptsProblem(attempts));
-    if (typeof deadLetter !== 'boolean') {
-      problems.push(`deadLetter must be a boolean, got ${describeValue(deadLetter)}`);
-    }
-    throwOnProblems(`put() options on data queue "${this.name}"`, problems);
+    const { delay, attempts, deadLetter } = this.putSettings(items, options);
     if (items.length === 0) return [];
 
     // One call per ITEMS_PER_PUT_CALL items or BYTES_PER_PUT_CALL bytes: ids end to end,
@@ -181,10 +167,7 @@ export class DataQueue<T = unknown> {
         writer.add(items[i], attempts, deadLetter);
       } catch (error) {
         writer.reset(); // the shared writer must not carry this put's records into the next
-        throw new InvalidOptionsError(
-          `Item ${i} of a put on data queue "${this.name}" is not a MessagePack value: ${(error as Error).message}`,
-          { cause: error },
-        );
+        throw this.itemError(i, error);
       }
     }
     cut(items.length);
@@ -238,12 +221,7 @@ export class DataQueue<T = unknown> {
    * loop's done and next get cost one round trip.
    */
   async get(count = 1, options: GetOptions<T> = {}): Promise<DataBatch<T>> {
-    const { visibilityTimeout = this.visibilityTimeout, wait = 0, done } = options;
-    const problems: string[] = [];
-    pushProblem(problems, 'count', countProblem(count));
-    pushProblem(problems, 'visibilityTimeout', timeoutProblem(visibilityTimeout));
-    pushProblem(problems, 'wait', timeoutProblem(wait));
-    throwOnProblems(`get() on data queue "${this.name}"`, problems);
+    const { visibilityTimeout, wait, done } = this.getSettings(count, options);
     let finished: { lease: string; ids: string[] } | undefined;
     if (done !== undefined) {
       const batch = done instanceof DataBatch ? done : undefined;
@@ -263,9 +241,7 @@ export class DataQueue<T = unknown> {
 
   /** Reads up to `count` (1–1,000) items from the head of the queue without taking them. */
   async peek(count = 1): Promise<Map<string, T>> {
-    const problems: string[] = [];
-    pushProblem(problems, 'count', countProblem(count));
-    throwOnProblems(`peek() on data queue "${this.name}"`, problems);
+    this.peekCount(count);
     const { batch } = await this.take(count, -1);
     return new Map(batch);
   }
@@ -281,13 +257,7 @@ export class DataQueue<T = unknown> {
     ids: DataBatch<T> | ReadonlyMap<string, unknown> | Iterable<string>,
     options: RefreshOptions = {},
   ): Promise<string[]> {
-    const { visibilityTimeout = this.visibilityTimeout } = options;
-    const problem = timeoutProblem(visibilityTimeout);
-    if (problem !== undefined || visibilityTimeout === 0) {
-      throw new InvalidOptionsError(
-        `refresh() on data queue "${this.name}": visibilityTimeout must be ${problem ?? 'positive (0 would end the lease)'}`,
-      );
-    }
+    const visibilityTimeout = this.refreshTimeout(options);
     const batch = ids instanceof DataBatch ? ids : undefined;
     if (batch !== undefined && !batch.leased) return [];
     const list = idList(ids, 'refresh');
@@ -389,6 +359,73 @@ export class DataQueue<T = unknown> {
       () => this.connection.del(available, items, leases, delayed),
       `a delete of data queue "${this.name}"`,
     );
+  }
+
+  /**
+   * put()'s options with their defaults; throws one InvalidOptionsError naming every problem.
+   * (Shared with the in-memory queue of the testing module, so both refuse alike.)
+   */
+  protected putSettings(
+    items: unknown,
+    options: PutOptions,
+  ): { delay: number; attempts: number; deadLetter: boolean } {
+    if (!Array.isArray(items)) {
+      throw new InvalidOptionsError(`put() takes an array of items, got ${describeValue(items)}`);
+    }
+    const {
+      delay = 0,
+      attempts = this.attempts,
+      deadLetter = this.deadLetterMaxLength > 0,
+    } = options;
+    const problems: string[] = [];
+    pushProblem(problems, 'delay', timeoutProblem(delay));
+    pushProblem(problems, 'attempts', attemptsProblem(attempts));
+    if (typeof deadLetter !== 'boolean') {
+      problems.push(`deadLetter must be a boolean, got ${describeValue(deadLetter)}`);
+    }
+    throwOnProblems(`put() options on data queue "${this.name}"`, problems);
+    return { delay, attempts, deadLetter };
+  }
+
+  /** The error of an item MessagePack refuses, at `index` in a put. */
+  protected itemError(index: number, error: unknown): InvalidOptionsError {
+    return new InvalidOptionsError(
+      `Item ${index} of a put on data queue "${this.name}" is not a MessagePack value: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
+  /** get()'s options with their defaults; throws one InvalidOptionsError naming every problem. */
+  protected getSettings(
+    count: number,
+    options: GetOptions<T>,
+  ): { visibilityTimeout: number; wait: number; done: GetOptions<T>['done'] } {
+    const { visibilityTimeout = this.visibilityTimeout, wait = 0, done } = options;
+    const problems: string[] = [];
+    pushProblem(problems, 'count', countProblem(count));
+    pushProblem(problems, 'visibilityTimeout', timeoutProblem(visibilityTimeout));
+    pushProblem(problems, 'wait', timeoutProblem(wait));
+    throwOnProblems(`get() on data queue "${this.name}"`, problems);
+    return { visibilityTimeout, wait, done };
+  }
+
+  /** Throws unless `count` is one peek() takes. */
+  protected peekCount(count: number): void {
+    const problems: string[] = [];
+    pushProblem(problems, 'count', countProblem(count));
+    throwOnProblems(`peek() on data queue "${this.name}"`, problems);
+  }
+
+  /** refresh()'s visibility timeout, checked: a lease must last. */
+  protected refreshTimeout(options: RefreshOptions): number {
+    const { visibilityTimeout = this.visibilityTimeout } = options;
+    const problem = timeoutProblem(visibilityTimeout);
+    if (problem !== undefined || visibilityTimeout === 0) {
+      throw new InvalidOptionsError(
+        `refresh() on data queue "${this.name}": visibilityTimeout must be ${problem ?? 'positive (0 would end the lease)'}`,
+      );
+    }
+    return visibilityTimeout;
   }
 
   /** Runs a command once Redis is ready, failing with a RedisUnavailableError after `redisTimeout`. */
@@ -557,25 +594,25 @@ function outcomeUnknown(error: unknown): boolean {
   return /Connection is closed|ECONNRESET|EPIPE/.test(error.message);
 }
 
-export function pushProblem(problems: string[], name: string, problem: string | undefined): void {
+function pushProblem(problems: string[], name: string, problem: string | undefined): void {
   if (problem !== undefined) problems.push(`${name} must be ${problem}`);
 }
 
-export function timeoutProblem(value: unknown): string | undefined {
+function timeoutProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DURATION) {
     return `a whole number of milliseconds from 0 to ${MAX_DURATION}, got ${describeValue(value)}`;
   }
   return undefined;
 }
 
-export function attemptsProblem(value: unknown): string | undefined {
+function attemptsProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_ATTEMPTS) {
     return `an integer from 1 to ${MAX_ATTEMPTS}, got ${describeValue(value)}`;
   }
   return undefined;
 }
 
-export function countProblem(value: unknown): string | undefined {
+function countProblem(value: unknown): string | undefined {
   if (
     typeof value !== 'number' ||
     !Number.isInteger(value) ||
