@@ -465,4 +465,71 @@ export const dataQueueScenarios: readonly DataQueueScenario[] = [
       assert.equal(set.keys.available, `${set.name}_dq`);
     },
   },
+  {
+    name: 'get({ done }) marks the previous batch done first, under its lease, in the same call',
+    async run(make) {
+      const queue = make<number>({ visibilityTimeout: 30_000 });
+      const items = Array.from({ length: 25 }, (_, i) => i);
+      await queue.put(items);
+      const seen: number[] = [];
+      let batch = await queue.get(10);
+      while (batch.size > 0) {
+        seen.push(...batch.values());
+        batch = await queue.get(10, { done: batch });
+      }
+      assert.deepEqual(seen, items);
+      assert.deepEqual(await queue.counts(), { available: 0, invisible: 0, delayed: 0, dead: 0 });
+
+      // A batch whose item another get took since marks nothing done.
+      const short = make<string>({ visibilityTimeout: 100, attempts: 2 });
+      await short.put(['a']);
+      const stale = await short.get(1);
+      await sleep(250);
+      const other = await short.get(1, { visibilityTimeout: 10_000 });
+      assert.equal(other.size, 1);
+      assert.equal((await short.get(1, { done: stale })).size, 0);
+      assert.equal(await short.done(other), 1, 'the other get still held it');
+    },
+  },
+  {
+    name: "a requeued dead letter gets back the attempts it had, or those asked for, whatever the requeuer's",
+    async run(make) {
+      const queue = make<string>({ visibilityTimeout: 100, attempts: 2 });
+      await queue.put(['twice']);
+      const dieOut = async (): Promise<void> => {
+        for (let i = 0; i < 2; i++) {
+          assert.equal((await queue.get(1, { wait: 1_000 })).size, 1);
+          await sleep(250);
+        }
+        await queue.sweep();
+        assert.equal(await queue.deadLetters.count(), 1);
+      };
+      await dieOut();
+      const [letter] = await queue.deadLetters.list();
+      assert.equal(letter!.attempts, 2);
+      assert.equal(await queue.deadLetters.requeue(), 1);
+      await dieOut(); // two leases again: its own attempts, not the default of 1
+      assert.equal(await queue.deadLetters.requeue(undefined, undefined, { attempts: 1 }), 1);
+      assert.equal((await queue.get(1)).size, 1);
+      await sleep(250);
+      await queue.sweep();
+      assert.equal(await queue.deadLetters.count(), 1, 'one lease, as asked');
+      await assert.rejects(
+        queue.deadLetters.requeue([], undefined, { attempts: 0 }),
+        /attempts must be an integer from 1 to 65535/,
+      );
+    },
+  },
+  {
+    name: 'a sweep settles a backlog bigger than one call of 1,000',
+    async run(make) {
+      const queue = make<number>({ visibilityTimeout: 100 });
+      await queue.put(Array.from({ length: 2_500 }, (_, i) => i));
+      for (let i = 0; i < 3; i++) assert.equal((await queue.get(1_000)).size, i < 2 ? 1_000 : 500);
+      await sleep(250);
+      await queue.sweep();
+      // Out of attempts, every one is a dead letter now (counting them settles nothing).
+      assert.equal(await queue.deadLetters.count(), 2_500);
+    },
+  },
 ];
