@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { DataQueue } from '../../lib/core/index.js';
 import { collectGarbage } from '../gc.js';
-import { peersDir, pythonPeer } from '../paths.js';
+import { pythonPeer } from '../paths.js';
+import { runPythonDriver } from '../peers/python-driver.js';
 import type { BenchRedis } from '../redis-server.js';
 import type { Sizes } from '../sizes.js';
 import { median, perSecond, ratio } from '../stats.js';
@@ -203,52 +203,16 @@ interface DriverDone {
   readonly keys_left: number;
 }
 
-function runDriver(url: string, batch: number, count: number): Promise<DriverDone> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      pythonPeer,
-      [
-        join(peersDir, 'rpqueue_data.py'),
-        '--redis',
-        url,
-        '--queue',
-        QUEUE,
-        '--batch',
-        String(batch),
-        '--count',
-        String(count),
-        '--time-limit',
-        String(PY_TIME_LIMIT_S),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), (PY_TIME_LIMIT_S + 30) * 1000);
-    child.on('error', (error) => {
-      clearTimeout(killer);
-      reject(error);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      const done = stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as { event: string })
-        .find((doc): doc is DriverDone => doc.event === 'done');
-      if (code !== 0 || !done || done.count !== count || !done.intact || done.keys_left !== 0) {
-        reject(
-          new Error(
-            `The rpqueue driver failed (exit ${code}): ${JSON.stringify(done)}\n${stderr.slice(-2000)}`,
-          ),
-        );
-        return;
-      }
-      resolve(done);
-    });
-  });
+async function runDriver(url: string, batch: number, count: number): Promise<DriverDone> {
+  const { code, done, stderr } = await runPythonDriver<DriverDone>(
+    'rpqueue_data.py',
+    ['--redis', url, '--queue', QUEUE, '--batch', String(batch), '--count', String(count)],
+    PY_TIME_LIMIT_S,
+  );
+  if (code !== 0 || !done || done.count !== count || !done.intact || done.keys_left !== 0) {
+    throw new Error(`The rpqueue driver failed (exit ${code}): ${JSON.stringify(done)}\n${stderr}`);
+  }
+  return done;
 }
 
 export async function dataQueues(

@@ -1,10 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { PyTask, Queue } from '../../lib/core/index.js';
-import { peersDir, pythonPeer } from '../paths.js';
+import { pythonPeer } from '../paths.js';
+import { runPythonDriver } from '../peers/python-driver.js';
 import type { BenchRedis } from '../redis-server.js';
 import { median, perSecond } from '../stats.js';
 
@@ -104,50 +104,18 @@ export async function pythonPeerDrain(
 }
 
 /** Runs bench/peers/delayed_drain.py; resolves with the seconds it measured. */
-function runPythonWorker(url: string, count: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      pythonPeer,
-      [
-        join(peersDir, 'delayed_drain.py'),
-        '--redis',
-        url,
-        '--queue',
-        PY_QUEUE,
-        '--count',
-        String(count),
-        '--time-limit',
-        String(PY_TIME_LIMIT_S),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), (PY_TIME_LIMIT_S + 30) * 1000);
-    child.on('error', (error) => {
-      clearTimeout(killer);
-      reject(error);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      const done = stdout
-        .split('\n')
-        .filter(Boolean)
-        .map(
-          (line) => JSON.parse(line) as { event: string; count?: number; seconds?: number | null },
-        )
-        .find((doc) => doc.event === 'done');
-      if (code !== 0 || !done || typeof done.seconds !== 'number' || done.count !== count) {
-        reject(
-          new Error(
-            `The Python worker failed (exit ${code}): ${JSON.stringify(done)}\n${stderr.slice(-2000)}`,
-          ),
-        );
-        return;
-      }
-      resolve(done.seconds);
-    });
-  });
+async function runPythonWorker(url: string, count: number): Promise<number> {
+  const { code, done, stderr } = await runPythonDriver<{
+    event: string;
+    count?: number;
+    seconds?: number | null;
+  }>(
+    'delayed_drain.py',
+    ['--redis', url, '--queue', PY_QUEUE, '--count', String(count)],
+    PY_TIME_LIMIT_S,
+  );
+  if (code !== 0 || !done || typeof done.seconds !== 'number' || done.count !== count) {
+    throw new Error(`The Python worker failed (exit ${code}): ${JSON.stringify(done)}\n${stderr}`);
+  }
+  return done.seconds;
 }
