@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './core/redis/client.js';
 import {
   type CallOptions,
   type DeadLetters,
@@ -383,7 +383,7 @@ function behaviorOf(spec: ScheduleSpec): ScheduleBehavior {
 }
 
 export function createDelayedQueue(
-  redis: Redis,
+  redis: RedisClient,
   name: string,
   options: QueueOptions,
 ): DelayedQueue {

@@ -6,7 +6,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './core/redis/client.js';
+import { hashTag } from './core/protocol/hash-tag.js';
 import {
   closeConnection,
   type DataQueue,
@@ -14,6 +15,7 @@ import {
   describeRedis,
   errorMessage,
   type HandlerRegistry,
+  isCluster,
   Queue,
   RedisUnavailableError,
   Scheduler,
@@ -33,7 +35,7 @@ import type { DeclaredSchedule } from './delayed.explorer.js';
 import type { ResolvedDelayedOptions } from './delayed.options.js';
 
 export interface DelayedConnection {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Whether the module opened it (and so closes it). A client you passed in is never closed. */
   readonly owned: boolean;
 }
@@ -50,7 +52,11 @@ export class DelayedHost
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger('DelayedModule');
-  private worker: Worker | undefined;
+  /**
+   * The app's workers: one, or on a Redis Cluster one per hash tag of the queues served (a
+   * worker's blocking pop and transactions stay in one slot).
+   */
+  private workers: Worker[] = [];
   private scheduler: Scheduler | undefined;
   private readonly workerListeners: ((worker: Worker) => void)[] = [];
   private readonly instruments: TaskInstrument[] = [];
@@ -64,19 +70,24 @@ export class DelayedHost
     @Inject(DELAYED_DATA_QUEUES) private readonly dataQueues: readonly DataQueue<unknown>[],
   ) {}
 
-  /** The running worker, if this app consumes. */
+  /** The running worker, if this app consumes (the first one, on a cluster with several). */
   get activeWorker(): Worker | undefined {
-    return this.worker;
+    return this.workers[0];
+  }
+
+  /** Every worker of this app: one, or one per hash tag on a Redis Cluster. */
+  get activeWorkers(): readonly Worker[] {
+    return this.workers;
   }
 
   /**
-   * Calls `listener` with this app's worker once it is made, before it starts (so its
-   * `online` event is heard), or at once if it is made already. For modules that listen to
-   * the worker's events (metrics, event decorators); call it before or during bootstrap.
+   * Calls `listener` with each of this app's workers once it is made, before it starts (so
+   * its `online` event is heard), or at once for those made already. For modules that listen
+   * to the worker's events (metrics, event decorators); call it before or during bootstrap.
    */
   onWorker(listener: (worker: Worker) => void): void {
     this.workerListeners.push(listener);
-    if (this.worker !== undefined) listener(this.worker);
+    for (const worker of this.workers) listener(worker);
   }
 
   /**
@@ -85,7 +96,7 @@ export class DelayedHost
    * outermost.
    */
   addInstrument(instrument: TaskInstrument): void {
-    if (this.worker !== undefined) {
+    if (this.workers.length > 0) {
       throw new DelayedError(
         'addInstrument() must be called before the worker starts (in onModuleInit)',
       );
@@ -200,22 +211,28 @@ export class DelayedHost
     }
     const queues = this.workerQueues();
     if (queues.length === 0) return;
-    this.worker = new Worker({
-      ...settings,
-      redisTimeout,
-      queues: queues.map(
-        (name) =>
-          new Queue(this.connection.redis, name, {
-            deadLetter,
-            redisTimeout,
-            rateLimit: this.options.rateLimits[name],
-          }),
-      ),
-      handlers: this.handlers,
-      logger: this.logger,
-      instrument: composeInstruments(this.instruments),
-    });
-    for (const listener of this.workerListeners) listener(this.worker);
+    const instrument = composeInstruments(this.instruments);
+    this.workers = workerGroups(this.connection.redis, queues).map(
+      (group) =>
+        new Worker({
+          ...settings,
+          redisTimeout,
+          queues: group.map(
+            (name) =>
+              new Queue(this.connection.redis, name, {
+                deadLetter,
+                redisTimeout,
+                rateLimit: this.options.rateLimits[name],
+              }),
+          ),
+          handlers: this.handlers,
+          logger: this.logger,
+          instrument,
+        }),
+    );
+    for (const worker of this.workers) {
+      for (const listener of this.workerListeners) listener(worker);
+    }
     const served = queues.map((name) => `"${name}"`).join(', ');
     for (const name of Object.keys(this.options.rateLimits)) {
       if (!queues.includes(name)) {
@@ -224,14 +241,17 @@ export class DelayedHost
         );
       }
     }
-    try {
-      await this.worker.start();
-    } catch (error) {
+    // Every start settles before a failure is handled: a worker still starting would
+    // otherwise be closed half-way and go on starting.
+    const starts = await Promise.allSettled(this.workers.map((worker) => worker.start()));
+    const failed = starts.find((start) => start.status === 'rejected');
+    if (failed !== undefined) {
+      const error: unknown = failed.reason;
       // Nest runs no shutdown hook after a failed bootstrap: stop what this host started and
       // close the module's own connection, whose reconnect attempts would otherwise keep the
       // process alive for ever.
-      this.worker = undefined;
       await this.onApplicationShutdown();
+      this.workers = [];
       // A RedisUnavailableError names the address itself.
       const where =
         error instanceof RedisUnavailableError
@@ -245,20 +265,22 @@ export class DelayedHost
       );
     }
     this.logger.log(
-      `Worker serving ${served} with ${settings.concurrency} slot(s) and ${this.handlers.size} handler(s)`,
+      this.workers.length === 1
+        ? `Worker serving ${served} with ${settings.concurrency} slot(s) and ${this.handlers.size} handler(s)`
+        : `${this.workers.length} workers (one per hash tag) serving ${served}, each with ${settings.concurrency} slot(s), and ${this.handlers.size} handler(s)`,
     );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     // No tick is enqueued once the app stops (another instance fires it).
     await this.scheduler?.stop();
-    await this.worker?.stop();
+    await Promise.all(this.workers.map((worker) => worker.stop()));
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.scheduler?.stop();
     try {
-      await this.worker?.close();
+      await Promise.all(this.workers.map((worker) => worker.close()));
     } catch (error) {
       this.logger.warn(`Shutdown was not clean: ${errorMessage(error)}`);
     }
@@ -286,6 +308,22 @@ export class DelayedHost
     }
     return queues;
   }
+}
+
+/**
+ * The queues each worker serves: all of them on one server; on a Redis Cluster, one group
+ * per hash tag, in the order the queues were listed (so priorities hold within a group).
+ */
+function workerGroups(redis: RedisClient, queues: readonly string[]): string[][] {
+  if (!isCluster(redis)) return [[...queues]];
+  const groups = new Map<string | undefined, string[]>();
+  for (const name of queues) {
+    const tag = hashTag(name);
+    const group = groups.get(tag);
+    if (group) group.push(name);
+    else groups.set(tag, [name]);
+  }
+  return [...groups.values()];
 }
 
 /** One hook made of several, the first outermost; undefined when there are none. */

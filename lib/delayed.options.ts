@@ -1,9 +1,11 @@
-import type { Redis, RedisOptions } from 'ioredis';
 import {
+  type ConnectionOption,
   connectionProblem,
   DEAD_LETTER_OPTIONS,
   type DeadLetterSettings,
   DEFAULT_QUEUE_NAME,
+  type DurableOptions,
+  type DurableSettings,
   describeValue,
   QUEUE_EVENT_NAMES,
   type QueueEventName,
@@ -11,6 +13,7 @@ import {
   QUEUE_OPTIONS,
   type RateLimit,
   rateLimitProblems,
+  resolveDurable,
   resolveSettings,
   resolveWorkerSettings,
   SWEEPER_OPTIONS,
@@ -21,8 +24,20 @@ import {
 
 /** Options of `DelayedModule.forRoot()`; every duration is in milliseconds. */
 export interface DelayedModuleOptions {
-  /** A Redis URL, ioredis options, or your own ioredis client (never closed by the module). Default: localhost:6379. */
-  connection?: string | RedisOptions | Redis;
+  /**
+   * A Redis URL; ioredis options (with `sentinels` and `name` for a primary behind
+   * Sentinel); `{ clusterNodes, clusterOptions }` for a Redis Cluster; or your own ioredis
+   * client, `Redis` or `Cluster` (never closed by the module). On a cluster every queue name
+   * needs a hash tag, as in `{orders}`. Default: localhost:6379.
+   */
+  connection?: ConnectionOption;
+  /**
+   * Makes each enqueue, call and schedule of this app's queues wait until `replicas`
+   * replicas hold it (WAIT, at most `timeout` ms), so a failover right after it resolves
+   * cannot lose it; a NotReplicatedError says when fewer confirmed in time. `true` means
+   * `{ replicas: 1, timeout: 1_000 }`. Default off.
+   */
+  durable?: boolean | DurableOptions;
   /** Name of the queue `DelayedQueue` enqueues into and `@Task()` handlers serve by default. Default 'default'. */
   queue?: string;
   /**
@@ -95,7 +110,7 @@ export type DelayedDeadLetterOptions = Partial<DeadLetterSettings>;
 
 /** Options with every default applied, as the module uses them. */
 export interface ResolvedDelayedOptions {
-  readonly connection: string | RedisOptions | Redis | undefined;
+  readonly connection: ConnectionOption | undefined;
   readonly queue: string;
   readonly queues: readonly string[];
   readonly redisTimeout: number;
@@ -103,6 +118,7 @@ export interface ResolvedDelayedOptions {
     false | (Omit<WorkerSettings, 'redisTimeout'> & { queues: string[] | undefined });
   readonly sweeper: false | SweeperSettings;
   readonly deadLetter: false | DeadLetterSettings;
+  readonly durable: DurableSettings | undefined;
   readonly scheduler: false | { readonly queues: string[]; readonly removeUndeclared: boolean };
   readonly rateLimits: Readonly<Record<string, RateLimit>>;
   readonly events: { readonly publish: boolean | readonly QueueEventName[] };
@@ -114,6 +130,7 @@ const TOP_LEVEL = [
   'worker',
   'sweeper',
   'deadLetter',
+  'durable',
   'scheduler',
   'rateLimits',
   'events',
@@ -157,6 +174,7 @@ export function resolveOptions(
     }
   }
   const { redisTimeout } = resolveSettings(QUEUE_OPTIONS, options, '', problems);
+  const durable = resolveDurable(options.durable, problems);
 
   let worker: ResolvedDelayedOptions['worker'] = false;
   if (options.worker !== undefined && options.worker !== false) {
@@ -278,6 +296,7 @@ export function resolveOptions(
     worker,
     sweeper,
     deadLetter,
+    durable,
     scheduler,
     rateLimits: { ...rateLimits },
     events: { publish },

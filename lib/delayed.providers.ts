@@ -74,6 +74,7 @@ export function delayedProviders(
         createDelayedQueue(connection.redis, options.queue, {
           deadLetter: options.deadLetter,
           redisTimeout: options.redisTimeout,
+          durable: options.durable,
           nodeTaskOptions,
         }),
       inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION, OPTIONAL_NODE_TASK_OPTIONS],
@@ -88,6 +89,7 @@ export function delayedProviders(
         createDelayedQueue(connection.redis, name, {
           deadLetter: options.deadLetter,
           redisTimeout: options.redisTimeout,
+          durable: options.durable,
           nodeTaskOptions,
         }),
       inject: [DELAYED_RESOLVED_OPTIONS, DELAYED_CONNECTION, OPTIONAL_NODE_TASK_OPTIONS],

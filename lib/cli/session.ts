@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis/client.js';
 import {
   closeConnection,
   DataQueue,
@@ -15,7 +15,7 @@ import {
  * line that is wrong never touches the network), and every step bounded by `timeout`.
  */
 export class Session {
-  private client: Redis | undefined;
+  private client: RedisClient | undefined;
 
   constructor(
     /** The Redis URL (or socket path) as given. */
@@ -24,7 +24,7 @@ export class Session {
     readonly timeout: number,
   ) {}
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     this.client ??= openConnection(this.url).redis;
     return this.client;
   }

@@ -169,3 +169,20 @@ export class DataDecodeError extends DelayedError {
     super(message);
   }
 }
+
+/**
+ * A durable write (QueueOptions.durable) reached the primary, but fewer replicas than asked
+ * confirmed it within the timeout. The write is done and stays done; it may be lost only if
+ * the primary fails before a replica copies it. Sending it again would write it twice.
+ */
+export class NotReplicatedError extends DelayedError {
+  constructor(
+    message: string,
+    /** Replicas that confirmed the write in time. */
+    readonly replicas: number,
+    /** Replicas asked for. */
+    readonly wanted: number,
+  ) {
+    super(message);
+  }
+}

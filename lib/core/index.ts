@@ -12,6 +12,7 @@ export {
   DuplicateHandlerError,
   InvalidHandlerError,
   InvalidOptionsError,
+  NotReplicatedError,
   RedisUnavailableError,
   ShutdownDeadlineError,
   TaskTimeoutError,
@@ -81,12 +82,20 @@ export { Scheduler, type SchedulerOptions } from './schedules/scheduler.js';
 export { type ScheduleChange, type ScheduleInfo, Schedules } from './schedules/schedules.js';
 export {
   closeConnection,
+  type ClusterConnectionOptions,
   type ConnectionOption,
   connectionProblem,
   describeRedis,
+  isCluster,
   openConnection,
   whenReady,
 } from './redis/connection.js';
+export type { RedisClient } from './redis/client.js';
+export {
+  type DurableOptions,
+  type DurableSettings,
+  resolveDurable,
+} from './queue/durable-writes.js';
 export { type ResultOptions, TaskHandle } from './tracking/task-handle.js';
 export type { TaskState, TaskStatus } from './tracking/task-record.js';
 export { type CallOptions, checkCallOptions } from './tracking/tracked-call.js';

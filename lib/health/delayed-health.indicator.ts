@@ -113,12 +113,15 @@ export class DelayedHealthIndicator {
       );
     }
 
-    const worker = this.host.activeWorker;
-    if (worker !== undefined) {
+    const workers = this.host.activeWorkers;
+    for (const worker of workers) {
+      // On a cluster there is a worker per hash tag: say which.
+      const which =
+        workers.length > 1 ? `the worker of ${worker.queueNames.join(', ')}` : 'the worker';
       if (worker.status !== 'running') {
-        problems.push(`the worker is ${worker.status}, not running: it takes no tasks`);
+        problems.push(`${which} is ${worker.status}, not running: it takes no tasks`);
       } else if (!worker.connected) {
-        problems.push('the worker has lost its connection to Redis and is reconnecting');
+        problems.push(`${which} has lost its connection to Redis and is reconnecting`);
       }
     }
 
@@ -163,9 +166,15 @@ export class DelayedHealthIndicator {
 
     const report: DelayedHealthDetails = {
       redis: redisUp ? 'up' : 'down',
-      ...(worker === undefined
+      // On a cluster with several workers, the first one not running well (else the first).
+      ...(workers.length === 0
         ? {}
-        : { worker: { status: worker.status, connected: worker.connected } }),
+        : {
+            worker: ((worker) => ({ status: worker.status, connected: worker.connected }))(
+              workers.find((worker) => worker.status !== 'running' || !worker.connected) ??
+                workers[0]!,
+            ),
+          }),
       queues: details,
     };
     return problems.length === 0 ? session.up(report) : session.down({ ...report, problems });

@@ -126,7 +126,8 @@ export class DelayedMetrics implements OnModuleInit, OnApplicationBootstrap, OnM
   private readonly inspectors = new Map<string, QueueInspector>();
   /** The queues whose counts are reported (the worker's are among them). */
   private queueNames: string[] = [];
-  private worker: Worker | undefined;
+  /** The app's workers: one, or one per hash tag on a Redis Cluster. */
+  private workers: Worker[] = [];
   /** The last read failure reported, so that an outage is logged once, not every scrape. */
   private lastFailure = '';
 
@@ -231,8 +232,10 @@ export class DelayedMetrics implements OnModuleInit, OnApplicationBootstrap, OnM
         help: "Whether this process' worker is running and connected to Redis (1) or not (0)",
         registers: [],
         collect: () => {
-          const worker = this.worker;
-          workerUp.set(worker?.status === 'running' && worker.connected ? 1 : 0);
+          const up =
+            this.workers.length > 0 &&
+            this.workers.every((worker) => worker.status === 'running' && worker.connected);
+          workerUp.set(up ? 1 : 0);
         },
       });
       this.metrics.set(`${prefix}worker_up`, workerUp);
@@ -280,7 +283,7 @@ export class DelayedMetrics implements OnModuleInit, OnApplicationBootstrap, OnM
   }
 
   private readonly attach = (worker: Worker): void => {
-    this.worker = worker;
+    this.workers.push(worker);
     worker.on('online', this.online);
     worker.on('active', this.started);
     worker.on('completed', this.completed);
@@ -288,12 +291,12 @@ export class DelayedMetrics implements OnModuleInit, OnApplicationBootstrap, OnM
   };
 
   private detach(): void {
-    const worker = this.worker;
-    if (worker === undefined) return;
-    worker.off('online', this.online);
-    worker.off('active', this.started);
-    worker.off('completed', this.completed);
-    worker.off('failed', this.failed);
+    for (const worker of this.workers) {
+      worker.off('online', this.online);
+      worker.off('active', this.started);
+      worker.off('completed', this.completed);
+      worker.off('failed', this.failed);
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis/client.js';
 import {
   DataBatch,
   type DataCounts,
@@ -39,7 +39,7 @@ export class InlineDataQueue<T = unknown> extends DataQueue<T> {
   readonly #store = new InlineDataStore();
 
   constructor(name: string, options: DataQueueOptions = {}) {
-    super(detached<Redis>(`DataQueue "${name}"`, {}), name, options);
+    super(detached<RedisClient>(`DataQueue "${name}"`, {}), name, options);
     this.deadLetters = new InlineDataDeadLetters<T>(this, this.#store);
   }
 
@@ -119,7 +119,7 @@ export class InlineDataQueue<T = unknown> extends DataQueue<T> {
   }
 
   /** No Redis here: there is no connection. */
-  override get connection(): Redis {
+  override get connection(): RedisClient {
     return this.redis;
   }
 

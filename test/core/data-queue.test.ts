@@ -519,7 +519,7 @@ describe('DataQueue: bad input and Redis down', () => {
     const queue = new DataQueue(resending, uniqueName('dq'));
     await queue.put(['x']);
     assert.notEqual(queue.connection, resending);
-    assert.equal(queue.connection.options.autoResendUnfulfilledCommands, false);
+    assert.equal((queue.connection as Redis).options.autoResendUnfulfilledCommands, false);
     const other = new DataQueue(resending, uniqueName('dq'));
     await other.counts();
     assert.equal(other.connection, queue.connection, 'shared');

@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
+import { duplicateClient, isCluster } from '../redis/connection.js';
 
 /** The connection each base connection's data queues send their commands on. */
-const byBase = new WeakMap<Redis, Redis>();
+const byBase = new WeakMap<RedisClient, RedisClient>();
 
 /**
  * The connection a data queue sends its commands on: the given one when it never sends a
@@ -14,11 +15,16 @@ const byBase = new WeakMap<Redis, Redis>();
  * ends, and an item taken for good may be lost, which 0/1 delivery allows. The duplicate
  * closes when the base connection ends.
  */
-export function dataConnection(base: Redis): Redis {
-  if (base.options.autoResendUnfulfilledCommands === false) return base;
+export function dataConnection(base: RedisClient): RedisClient {
+  // A cluster client also resends on its own after a failover unless retryDelayOnFailover is 0.
+  const resends = isCluster(base)
+    ? base.options.redisOptions?.autoResendUnfulfilledCommands !== false ||
+      base.options.retryDelayOnFailover !== 0
+    : base.options.autoResendUnfulfilledCommands !== false;
+  if (!resends) return base;
   let own = byBase.get(base);
   if (own !== undefined && own.status !== 'end') return own;
-  own = base.duplicate({
+  own = duplicateClient(base, {
     autoResendUnfulfilledCommands: false,
     disconnectTimeout: 200,
     lazyConnect: false,

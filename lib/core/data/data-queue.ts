@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import {
   DataDecodeError,
   DataPutError,
@@ -15,7 +15,8 @@ import {
   type DeadLetterSettings,
 } from '../options.js';
 import { decodeMsgpack } from '../protocol/msgpack.js';
-import { whenReady, withinTimeout } from '../redis/connection.js';
+import { isCluster, whenReady, withinTimeout } from '../redis/connection.js';
+import { clusterNameProblem } from '../protocol/hash-tag.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { DataBatch } from './data-batch.js';
 import { dataConnection } from './data-connection.js';
@@ -122,14 +123,18 @@ export class DataQueue<T = unknown> {
   readonly deadLetterMaxLength: number;
   readonly redisTimeout: number;
   /** The connection the queue's commands go on, once the first command found it. */
-  private own: Redis | undefined;
+  private own: RedisClient | undefined;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly name: string,
     options: DataQueueOptions = {},
   ) {
     this.keys = dataQueueKeys(name);
+    if (isCluster(redis)) {
+      const problem = clusterNameProblem('data queue', name);
+      if (problem !== undefined) throw new InvalidOptionsError(problem);
+    }
     const settings = resolveDataQueueOptions(name, options);
     this.redisTimeout = settings.redisTimeout;
     this.visibilityTimeout = settings.visibilityTimeout;
@@ -446,7 +451,7 @@ export class DataQueue<T = unknown> {
    * that is, shared by the data queues of `redis` and made at their first command (see
    * data-connection.ts). Until that first command, `redis`.
    */
-  get connection(): Redis {
+  get connection(): RedisClient {
     return this.own ?? this.redis;
   }
 

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
+import { duplicateClient } from '../redis/connection.js';
 
 /** How long an unused subscriber stays open, so that waits one after another share it. */
 const IDLE_CLOSE = 1_000;
@@ -30,9 +31,9 @@ interface Channel {
  * the next one is due, and it looks again then.
  */
 export class DataWakeListener {
-  private static readonly byConnection = new WeakMap<Redis, DataWakeListener>();
+  private static readonly byConnection = new WeakMap<RedisClient, DataWakeListener>();
 
-  static of(redis: Redis): DataWakeListener {
+  static of(redis: RedisClient): DataWakeListener {
     let listener = DataWakeListener.byConnection.get(redis);
     if (listener === undefined) {
       listener = new DataWakeListener(redis);
@@ -41,12 +42,12 @@ export class DataWakeListener {
     return listener;
   }
 
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private readonly channels = new Map<string, Channel>();
   private holds = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly redis: Redis) {
+  private constructor(private readonly redis: RedisClient) {
     redis.on('end', () => this.close());
   }
 
@@ -95,7 +96,7 @@ export class DataWakeListener {
     };
   }
 
-  private subscribe(subscriber: Redis, name: string, channel: Channel): Promise<void> {
+  private subscribe(subscriber: RedisClient, name: string, channel: Channel): Promise<void> {
     if (channel.subscription === undefined) {
       const subscription = subscriber.subscribe(name).then(
         () => undefined,
@@ -109,9 +110,9 @@ export class DataWakeListener {
     return channel.subscription;
   }
 
-  private open(): Redis {
+  private open(): RedisClient {
     if (this.subscriber !== undefined) return this.subscriber;
-    const subscriber = this.redis.duplicate({ disconnectTimeout: 200, lazyConnect: false });
+    const subscriber = duplicateClient(this.redis, { disconnectTimeout: 200, lazyConnect: false });
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined); // reconnects by itself; waits poll meanwhile
     // ioredis subscribes again after a reconnect; a put while it was away wakes nobody, so

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import { queueKeys } from '../protocol/keys.js';
 import type { Worker } from '../worker/worker.js';
@@ -46,7 +46,7 @@ export class EventPublisher {
   private lastError = '';
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: EventPublisherOptions,
   ) {
     this.wanted = new Set(options.events ?? DEFAULT_PUBLISHED_EVENTS);

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { InvalidOptionsError } from '../errors.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
 import { queueKeys } from '../protocol/keys.js';
-import { closeConnection, whenReady } from '../redis/connection.js';
+import { closeConnection, duplicateClient, whenReady } from '../redis/connection.js';
 import { decodeQueueEvents, type QueueEvent, type QueueEventName } from './queue-event.js';
 
 export type QueueEventsMap = { [K in QueueEventName]: [QueueEvent] };
@@ -21,12 +21,16 @@ export type QueueEventsMap = { [K in QueueEventName]: [QueueEvent] };
  * ```
  */
 export class QueueEvents extends EventEmitter<QueueEventsMap> {
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   private readonly channels: Map<string, string>;
 
   private readonly logger: DelayedLogger;
 
-  constructor(redis: Redis, queues: readonly string[], logger: DelayedLogger = consoleLogger) {
+  constructor(
+    redis: RedisClient,
+    queues: readonly string[],
+    logger: DelayedLogger = consoleLogger,
+  ) {
     super();
     this.logger = logger;
     // Many listeners are normal here (one per decorated method): no leak warning.
@@ -37,7 +41,7 @@ export class QueueEvents extends EventEmitter<QueueEventsMap> {
     this.channels = new Map(queues.map((queue) => [queueKeys(queue).events, queue]));
     // Its own connection: a subscribed connection can send nothing else. Connected even when
     // the producer's is lazy; ioredis subscribes again by itself after each reconnect.
-    this.subscriber = redis.duplicate({ disconnectTimeout: 200, lazyConnect: false });
+    this.subscriber = duplicateClient(redis, { disconnectTimeout: 200, lazyConnect: false });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (!this.channels.has(channel.toString())) return;

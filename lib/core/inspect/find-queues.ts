@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { decodeDeadLetter } from '../queue/dead-letters.js';
 
 /**
@@ -32,7 +32,10 @@ export interface FindQueuesOptions {
  * steps of 1,000, never blocking Redis). A queue with nothing waiting, running, scheduled,
  * paused or dead has no such key and is not found: name it explicitly where it matters.
  */
-export async function findQueues(redis: Redis, options: FindQueuesOptions = {}): Promise<string[]> {
+export async function findQueues(
+  redis: RedisClient,
+  options: FindQueuesOptions = {},
+): Promise<string[]> {
   const maxKeys = options.maxKeys ?? 1_000_000;
   const candidates = new Map<string, string>();
   let cursor = '0';

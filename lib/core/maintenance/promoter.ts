@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import type { QueueKeys } from '../protocol/keys.js';
 import { scheduleSignals } from '../queue/schedule-signals.js';
@@ -11,7 +11,7 @@ import { WakeListener } from './wake-listener.js';
 export interface PromotedQueue {
   readonly name: string;
   readonly keys: QueueKeys;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
 }
 
 /** Tasks moved per script call: the script unpacks them, and Lua's unpack() has a limit. */
@@ -45,7 +45,7 @@ export class Promoter {
      * A connection for wake-ups, opened by the caller (a worker opens it with its others);
      * without one, the promoter opens its own when it starts.
      */
-    private readonly subscriber?: Redis,
+    private readonly subscriber?: RedisClient,
     /**
      * Told when a queue is resumed: the resume message travels on the wake channel this
      * promoter listens to anyway, so a worker hears it without a connection of its own.
@@ -81,7 +81,7 @@ export class Promoter {
     await Promise.all([this.loop.stop(), this.wakes.stop()]);
   }
 
-  private listenForWakes(base: Redis): void {
+  private listenForWakes(base: RedisClient): void {
     if (!this.wakes.started) this.wakes.start(this.subscriber ?? duplicateConnection(base));
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import { closeConnection } from '../redis/connection.js';
 
@@ -19,7 +19,7 @@ export const RESUME_MESSAGE = 'resume';
  * finds a resumed queue at its next look.
  */
 export class WakeListener {
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   /** Channel -> queue name. */
   private readonly channels = new Map<string, string>();
   private reported = false;
@@ -45,7 +45,7 @@ export class WakeListener {
   }
 
   /** Listens on `subscriber`, a connection of its own (closed by `stop`). */
-  start(subscriber: Redis): void {
+  start(subscriber: RedisClient): void {
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined);
     // On every (re)connect: ioredis resubscribes what it had, this also covers channels added

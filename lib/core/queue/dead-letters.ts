@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { decodeMsgpack, encodeMsgpack } from '../protocol/msgpack.js';
 import type { QueueKeys } from '../protocol/keys.js';
 import { DEAD_LETTERS_PER_REQUEUE_CALL } from '../limits.js';
@@ -56,7 +56,7 @@ export function decodeDeadLetter(raw: Buffer): DeadLetter {
  */
 export class DeadLetters {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: QueueKeys,
   ) {}
 

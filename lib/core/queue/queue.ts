@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_QUEUE_NAME } from '../defaults.js';
 import { InvalidOptionsError } from '../errors.js';
 import { MAX_DURATION, TASKS_PER_ENQUEUE_CALL } from '../limits.js';
@@ -12,13 +12,20 @@ import {
 import { encodeNodeTaskWithOptions, encodeTask } from '../protocol/codec.js';
 import { type QueueKeys, queueKeys } from '../protocol/keys.js';
 import { NodeTask, type Task } from '../protocol/task.js';
-import { whenReady, withinTimeout } from '../redis/connection.js';
+import { isCluster, whenReady, withinTimeout } from '../redis/connection.js';
+import { clusterNameProblem } from '../protocol/hash-tag.js';
 import { scripts } from '../redis/lua-scripts.js';
 import { Schedules } from '../schedules/schedules.js';
 import { TaskHandle } from '../tracking/task-handle.js';
 import { checkTaskId } from '../tracking/task-id.js';
 import { type CallOptions, callTask } from '../tracking/tracked-call.js';
 import { DeadLetters } from './dead-letters.js';
+import {
+  type DurableOptions,
+  type DurableSettings,
+  resolveDurable,
+  waitForReplicas,
+} from './durable-writes.js';
 import { addedTaskOptions, type NodeTaskOptions } from './node-task-options.js';
 import {
   parseScheduledTaskId,
@@ -57,6 +64,14 @@ export interface QueueOptions {
    * written exactly as the peers write them.
    */
   readonly nodeTaskOptions?: NodeTaskOptions;
+  /**
+   * Makes each enqueue and schedule wait until `replicas` replicas hold it (Redis' WAIT,
+   * for at most `timeout` ms), so a failover right after it resolves cannot lose it; fewer
+   * in time fail the call with a NotReplicatedError (the task is written all the same).
+   * `true` means `{ replicas: 1, timeout: 1_000 }`. Costs one more round trip, to a replica
+   * and back. Default off: Redis replicates asynchronously.
+   */
+  readonly durable?: boolean | DurableOptions;
 }
 
 /** A queue's rate limit: at most `max` task starts in any window of `window` ms. */
@@ -93,13 +108,19 @@ export class Queue {
   readonly rateLimit: RateLimit | undefined;
   /** What it adds to the options map of the NodeTasks it writes (QueueOptions), or undefined. */
   readonly nodeTaskOptions: NodeTaskOptions | undefined;
+  /** Its durable writes' settings, or undefined when they are off. */
+  readonly durable: DurableSettings | undefined;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly name: string = DEFAULT_QUEUE_NAME,
     readonly options: QueueOptions = {},
   ) {
     this.keys = queueKeys(name);
+    if (isCluster(redis)) {
+      const problem = clusterNameProblem('queue', name);
+      if (problem !== undefined) throw new InvalidOptionsError(problem);
+    }
     this.deadLetters = new DeadLetters(redis, this.keys);
     const problems: string[] = [];
     this.redisTimeout = resolveSettings(QUEUE_OPTIONS, options, '', problems).redisTimeout;
@@ -107,6 +128,7 @@ export class Queue {
     problems.push(...rateLimitProblems(options.rateLimit, 'rateLimit'));
     this.rateLimit = options.rateLimit;
     this.nodeTaskOptions = options.nodeTaskOptions;
+    this.durable = resolveDurable(options.durable, problems);
     if (this.nodeTaskOptions !== undefined && typeof this.nodeTaskOptions !== 'function') {
       problems.push('nodeTaskOptions must be a function (task, queue) => map or undefined');
     }
@@ -190,11 +212,15 @@ export class Queue {
    * during one), and in time: it waits for an unreachable Redis at most `redisTimeout`, and
    * fails with a RedisUnavailableError after that.
    */
-  private push(tasks: Buffer[]): Promise<unknown> {
-    return this.command(
-      () => scripts.enqueue.run(this.redis, this.keys, tasks),
-      `an enqueue of ${tasks.length} task(s)`,
-    );
+  private async push(tasks: Buffer[]): Promise<void> {
+    const what = `an enqueue of ${tasks.length} task(s)`;
+    await this.command(() => scripts.enqueue.run(this.redis, this.keys, tasks), what);
+    if (this.durable !== undefined) await this.replicated(what);
+  }
+
+  /** Waits until replicas hold the writes made so far (QueueOptions.durable). */
+  async replicated(what: string): Promise<void> {
+    await waitForReplicas(this.redis, this.keys.tasks, this.durable!, what);
   }
 
   /**
@@ -227,6 +253,8 @@ export class Queue {
         () => scripts.schedule.run(this.redis, this.keys, args),
         `a schedule of ${args.length - 3} task(s)`,
       )) as [number, number];
+      if (this.durable !== undefined)
+        await this.replicated(`a schedule of ${args.length - 3} task(s)`);
       for (let j = 3; j < args.length; j++) {
         scheduled.push({
           id: scheduledTaskId(dueAt, args[j] as Buffer),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { ConnectionLostError } from '../errors.js';
 
 /**
@@ -14,7 +14,7 @@ export class ConnectionLoss {
   // it that is never released, a leak of one closure per command.
   private readonly pending = new Set<(error: Error) => void>();
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     redis.on('close', () => {
       const error = new ConnectionLostError(
         'Redis connection closed before the reply arrived; the outcome is unknown',

@@ -1,9 +1,28 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
 import { InvalidOptionsError, RedisUnavailableError } from '../errors.js';
+import type { RedisClient } from './client.js';
 
-/** How to reach Redis: a URL, ioredis options, or a client of your own (never closed by us). */
-export type ConnectionOption = string | RedisOptions | Redis;
+/**
+ * How to reach a Redis Cluster without building the client yourself: its startup nodes and
+ * ioredis' cluster options (`redisOptions` in them apply to every node's connection).
+ */
+export interface ClusterConnectionOptions {
+  readonly clusterNodes: readonly ClusterNode[];
+  readonly clusterOptions?: ClusterOptions;
+}
+
+/**
+ * How to reach Redis: a URL, ioredis options (Sentinel included: `{ sentinels, name }`),
+ * cluster nodes and options, or a client of your own, `Redis` or `Cluster` (never closed by
+ * us).
+ */
+export type ConnectionOption = string | RedisOptions | ClusterConnectionOptions | RedisClient;
+
+/** Whether a client talks to a Redis Cluster (whose scripts and pops must stay in one slot). */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
 
 /**
  * Options of a worker's own connections. A command that was sent but not answered when a
@@ -32,7 +51,7 @@ const FATAL_ERROR =
   /^(WRONGPASS|NOAUTH|NOPERM|ERR invalid password|ERR AUTH|ERR (invalid )?DB index)/;
 
 /** Why a client was shut for good by us (a database it cannot select), for later callers. */
-const fatalErrors = new WeakMap<Redis, Error>();
+const fatalErrors = new WeakMap<RedisClient, Error>();
 
 /**
  * What is wrong with a connection option, or undefined. A URL must be `redis://` or
@@ -40,7 +59,8 @@ const fatalErrors = new WeakMap<Redis, Error>();
  * or a socket path starting with `/`.
  */
 export function connectionProblem(option: unknown): string | undefined {
-  if (option === undefined || option instanceof Redis) return undefined;
+  if (option === undefined || option instanceof Redis || option instanceof Cluster)
+    return undefined;
   if (typeof option === 'string') {
     if (option.startsWith('/')) return undefined;
     let url: URL;
@@ -58,6 +78,13 @@ export function connectionProblem(option: unknown): string | undefined {
     }
     return undefined;
   }
+  if (option !== null && typeof option === 'object' && 'clusterNodes' in option) {
+    const { clusterNodes } = option as ClusterConnectionOptions;
+    if (!Array.isArray(clusterNodes) || clusterNodes.length === 0) {
+      return `connection.clusterNodes must list at least one node of the cluster (a URL, a port or { host, port }), got ${JSON.stringify(clusterNodes)}`;
+    }
+    return undefined;
+  }
   if (option !== null && typeof option === 'object' && !Array.isArray(option)) {
     const db = (option as RedisOptions).db;
     if (db !== undefined && (!Number.isInteger(db) || db < 0)) {
@@ -65,7 +92,7 @@ export function connectionProblem(option: unknown): string | undefined {
     }
     return undefined;
   }
-  return `connection must be a Redis URL, ioredis options or an ioredis client, got ${String(option)}`;
+  return `connection must be a Redis URL, ioredis options, { clusterNodes, clusterOptions } or an ioredis client (Redis or Cluster), got ${String(option)}`;
 }
 
 /**
@@ -74,18 +101,22 @@ export function connectionProblem(option: unknown): string | undefined {
  * connection is sent again (at worst a task is enqueued twice) rather than left hanging.
  */
 export function openConnection(option: ConnectionOption | undefined): {
-  redis: Redis;
+  redis: RedisClient;
   owned: boolean;
 } {
-  if (option instanceof Redis) return { redis: option, owned: false };
+  if (option instanceof Redis || option instanceof Cluster) return { redis: option, owned: false };
   const problem = connectionProblem(option);
   if (problem !== undefined) throw new InvalidOptionsError(problem);
-  const redis =
-    option === undefined
-      ? new Redis(OWN_DEFAULTS)
-      : typeof option === 'string'
-        ? new Redis(option, OWN_DEFAULTS)
-        : new Redis({ ...OWN_DEFAULTS, ...option });
+  let redis: RedisClient;
+  if (option === undefined) redis = new Redis(OWN_DEFAULTS);
+  else if (typeof option === 'string') redis = new Redis(option, OWN_DEFAULTS);
+  else if ('clusterNodes' in option) {
+    const clusterOptions = option.clusterOptions ?? {};
+    redis = new Cluster([...option.clusterNodes], {
+      ...clusterOptions,
+      redisOptions: { ...OWN_DEFAULTS, ...clusterOptions.redisOptions },
+    });
+  } else redis = new Redis({ ...OWN_DEFAULTS, ...option });
   shutOnFatalError(redis);
   return { redis, owned: true };
 }
@@ -95,7 +126,7 @@ export function openConnection(option: ConnectionOption | undefined): {
  * ioredis would carry on with the next database it can (a failed SELECT leaves DB 0): our own
  * clients stop instead, and every later call fails with the reason.
  */
-function shutOnFatalError(redis: Redis): void {
+function shutOnFatalError(redis: RedisClient): void {
   redis.on('error', (error: Error) => {
     if (!FATAL_ERROR.test(error.message) || fatalErrors.has(redis)) return;
     fatalErrors.set(redis, error);
@@ -103,9 +134,22 @@ function shutOnFatalError(redis: Redis): void {
   });
 }
 
-/** Where a client connects, for messages: `host:port` or the socket path. */
-export function describeRedis(redis: Redis): string {
-  const { path, host, port } = redis.options;
+/**
+ * Where a client connects, for messages: `host:port` or the socket path; a Sentinel client
+ * names its primary group, a cluster client its startup nodes.
+ */
+export function describeRedis(redis: RedisClient): string {
+  if (isCluster(redis)) {
+    const nodes = redis.nodes('master').map(({ options }) => `${options.host}:${options.port}`);
+    return nodes.length > 0
+      ? `the cluster of ${nodes.join(', ')}`
+      : 'the cluster (no node reached yet)';
+  }
+  const { path, host, port, sentinels, name } = redis.options;
+  if (sentinels && sentinels.length > 0) {
+    const known = sentinels.map((node) => `${node.host ?? 'localhost'}:${node.port ?? 26379}`);
+    return `the primary "${name ?? 'mymaster'}" of the sentinels ${known.join(', ')}`;
+  }
   return path ? path : `${host ?? 'localhost'}:${port ?? 6379}`;
 }
 
@@ -114,7 +158,7 @@ export function describeRedis(redis: Redis): string {
  * the address and the last connection error once `timeout` ms have passed, at once for a
  * client closed for good, and as soon as the server refuses the client's settings.
  */
-export function whenReady(redis: Redis, timeout: number): Promise<void> {
+export function whenReady(redis: RedisClient, timeout: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   const where = `Redis at ${describeRedis(redis)}`;
   if (redis.status === 'end') {
@@ -143,9 +187,9 @@ export function whenReady(redis: Redis, timeout: number): Promise<void> {
 }
 
 /** Shared waits of whenReady, per client and timeout. */
-const readyWaits = new WeakMap<Redis, Map<number, Promise<void>>>();
+const readyWaits = new WeakMap<RedisClient, Map<number, Promise<void>>>();
 
-function waitForReady(redis: Redis, timeout: number, where: string): Promise<void> {
+function waitForReady(redis: RedisClient, timeout: number, where: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let lastError: Error | undefined;
     const finish = (error?: Error): void => {
@@ -196,7 +240,7 @@ function waitForReady(redis: Redis, timeout: number, where: string): Promise<voi
  * connection that dropped while the command was in flight). Its outcome is then unknown.
  */
 export function withinTimeout<T>(
-  redis: Redis,
+  redis: RedisClient,
   command: Promise<T>,
   timeout: number,
   what: string,
@@ -217,15 +261,37 @@ export function withinTimeout<T>(
 }
 
 /** A new client to the same server as `base`, for a worker's own use (always owned). */
-export function duplicateConnection(base: Redis, overrides: RedisOptions = {}): Redis {
-  return base.duplicate({ ...OWN_DEFAULTS, ...overrides, ...WORKER_OPTIONS });
+export function duplicateConnection(base: RedisClient, overrides: RedisOptions = {}): RedisClient {
+  return duplicateClient(base, { ...OWN_DEFAULTS, ...overrides, ...WORKER_OPTIONS });
+}
+
+/**
+ * A new client to the same server or cluster as `base`, with `overrides` on its connection
+ * options: for a cluster, on every node's connection (and its offline queue follows
+ * `enableOfflineQueue`).
+ */
+export function duplicateClient(base: RedisClient, overrides: RedisOptions): RedisClient {
+  if (!isCluster(base)) return base.duplicate(overrides);
+  // Node connections of a cluster take no offline queue of their own: the cluster's decides.
+  const { enableOfflineQueue, ...nodeOverrides } = overrides;
+  return base.duplicate([], {
+    ...base.options,
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    // A cluster client sends a command again on another connection when the node it went to
+    // closed before answering (a failover): the same resend a worker's connections refuse.
+    ...(nodeOverrides.autoResendUnfulfilledCommands === false ? { retryDelayOnFailover: 0 } : {}),
+    redisOptions: { ...base.options.redisOptions, ...nodeOverrides },
+  });
 }
 
 /**
  * Closes a client without hanging: QUIT when it is connected, bounded by `timeout`, and a
  * hard disconnect otherwise (a QUIT to an unreachable server would wait for ever).
  */
-export async function closeConnection(redis: Redis, timeout = DEFAULT_QUIT_TIMEOUT): Promise<void> {
+export async function closeConnection(
+  redis: RedisClient,
+  timeout = DEFAULT_QUIT_TIMEOUT,
+): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status !== 'ready') {
     redis.disconnect();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { DelayedError } from '../errors.js';
 import type { DataQueueKeys } from '../data/data-keys.js';
 import type { QueueKeys } from '../protocol/keys.js';
@@ -62,7 +62,7 @@ export class LuaScript {
    * lists them); bulk replies come back as Buffers, integers as numbers.
    */
   async run(
-    redis: Redis,
+    redis: RedisClient,
     queue: ScriptKeys,
     args: readonly (string | Buffer)[],
     taskKeys: readonly string[] = [],
@@ -142,6 +142,7 @@ export const scripts = {
   pause: load('pause'),
   resume: load('resume'),
   requeueLost: load('requeue_lost'),
+  requeueLostChecked: load('requeue_lost_checked'),
   requeueDead: load('requeue_dead'),
   schedule: load('schedule'),
   cancel: load('cancel'),

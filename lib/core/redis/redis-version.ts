@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { UnsupportedRedisError } from '../errors.js';
 
 /**
@@ -23,7 +23,7 @@ export function isSupportedRedisVersion([major, minor]: readonly number[]): bool
  * Fails with a readable error on a server too old for the worker. A server that does not
  * report a version (some Redis-compatible servers) is given the benefit of the doubt.
  */
-export async function assertWorkerCanRun(redis: Redis): Promise<void> {
+export async function assertWorkerCanRun(redis: RedisClient): Promise<void> {
   const version = parseRedisVersion(await redis.info('server'));
   if (version === undefined || isSupportedRedisVersion(version)) return;
   throw new UnsupportedRedisError(

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_REDIS_TIMEOUT } from '../defaults.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
 import { DueLoop } from '../maintenance/due-loop.js';
@@ -17,7 +17,7 @@ import {
 export interface ScheduledQueue {
   readonly name: string;
   readonly keys: QueueKeys;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
 }
 
 export interface SchedulerOptions {

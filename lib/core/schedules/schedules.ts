@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { errorMessage } from '../logger.js';
 import { decodeTask } from '../protocol/codec.js';
 import type { QueueKeys } from '../protocol/keys.js';
@@ -45,7 +45,7 @@ export interface ScheduleInfo {
  */
 export class Schedules {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: QueueKeys,
     private readonly queue: string,
     private readonly redisTimeout: number,

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RedisUnavailableError, ResultTimeoutError } from '../errors.js';
 import { taskRecordKey } from '../protocol/keys.js';
-import { closeConnection } from '../redis/connection.js';
+import { closeConnection, duplicateClient } from '../redis/connection.js';
 import { OUTCOME_FIELDS, type Outcome, parseEndMessage, readOutcome } from './task-record.js';
 
 /** The queue a waiter waits on: its commands connection, name and done channel. */
 export interface WaitedQueue {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly name: string;
   readonly keys: { readonly done: string };
 }
@@ -37,10 +37,10 @@ const IDLE_CLOSE = 1_000;
  * record). A PUBLISH only saves the wait for the next read; every wait also has a timeout.
  */
 export class ResultListener {
-  private static readonly byConnection = new WeakMap<Redis, ResultListener>();
+  private static readonly byConnection = new WeakMap<RedisClient, ResultListener>();
 
   /** The listener of a producer connection (one per connection, so per process). */
-  static of(redis: Redis): ResultListener {
+  static of(redis: RedisClient): ResultListener {
     let listener = ResultListener.byConnection.get(redis);
     if (listener === undefined) {
       listener = new ResultListener(redis);
@@ -49,7 +49,7 @@ export class ResultListener {
     return listener;
   }
 
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   /** Record key -> the waiters of that task. */
   private readonly waiters = new Map<string, Set<Waiter>>();
   private count = 0;
@@ -59,7 +59,7 @@ export class ResultListener {
   private readonly queues = new Map<string, WaitedQueue>();
   private idleTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly redis: Redis) {
+  private constructor(private readonly redis: RedisClient) {
     // The producer connection closed for good: nothing can be read any more.
     redis.on('end', () => {
       this.close();
@@ -116,10 +116,10 @@ export class ResultListener {
     });
   }
 
-  private open(): Redis {
+  private open(): RedisClient {
     if (this.subscriber !== undefined) return this.subscriber;
     // Connects now even if the producer connection is lazy (a lazy subscriber never would).
-    const subscriber = this.redis.duplicate({ disconnectTimeout: 200, lazyConnect: false });
+    const subscriber = duplicateClient(this.redis, { disconnectTimeout: 200, lazyConnect: false });
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined); // reconnects by itself; waits time out meanwhile
     subscriber.on('close', () => {
@@ -156,7 +156,7 @@ export class ResultListener {
   }
 
   /** Subscribes to a channel once per connection; settles when the subscription is confirmed. */
-  private subscribed(subscriber: Redis, channel: string): Promise<unknown> {
+  private subscribed(subscriber: RedisClient, channel: string): Promise<unknown> {
     let subscription = this.channels.get(channel);
     if (subscription === undefined) {
       subscription = subscriber.subscribe(channel);

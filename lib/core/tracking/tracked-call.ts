@@ -100,6 +100,7 @@ export async function callTask(
     'a tracked enqueue',
   )) as [number, number | Buffer, number?];
   if (reply[0] === 0) return new TaskHandle(queue, String(reply[1]), false);
+  if (queue.durable !== undefined) await queue.replicated(`a call of task ${id}`);
   const [, due, now] = reply as [number, number, number];
   if (mode !== 'now') queue.scheduled(due - now!);
   return new TaskHandle(queue, id, true, mode === 'now' ? undefined : due);

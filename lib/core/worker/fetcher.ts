@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import type { ConnectionLoss } from '../redis/connection-loss.js';
+import { BlpopInterrupter } from './blpop-interrupter.js';
 import type { Slot, SlotPool } from './slot-pool.js';
 import type { WorkerQueue } from './worker-queue.js';
 
@@ -11,9 +12,9 @@ export interface FetcherDeps {
   readonly pool: SlotPool;
   readonly logger: DelayedLogger;
   /** The command connection (dequeue scripts) and the blocking one (BLPOP), with their loss guards. */
-  readonly commands: Redis;
+  readonly commands: RedisClient;
   readonly commandsLoss: ConnectionLoss;
-  readonly blocking: Redis;
+  readonly blocking: RedisClient;
   readonly blockingLoss: ConnectionLoss;
   /** Longest single BLPOP, in ms. */
   readonly dequeueTimeout: number;
@@ -34,7 +35,7 @@ export interface FetcherDeps {
 export class Fetcher {
   private readonly queueByNotificationKey = new Map<string, WorkerQueue>();
   private readonly notificationKeys: string[];
-  private blockingClientId: number | undefined;
+  private readonly interrupter: BlpopInterrupter;
   /**
    * The queue of a notification popped by BLPOP whose dequeue never reached Redis (the command
    * connection was down): the next round dequeues with it instead of losing it.
@@ -46,12 +47,7 @@ export class Fetcher {
     for (const queue of deps.queues)
       this.queueByNotificationKey.set(queue.keys.notifications, queue);
     this.notificationKeys = deps.queues.map((queue) => queue.keys.notifications);
-    deps.blocking.on('ready', () => {
-      deps.blocking.client('ID').then(
-        (id) => (this.blockingClientId = Number(id)),
-        () => (this.blockingClientId = undefined),
-      );
-    });
+    this.interrupter = new BlpopInterrupter(deps.blocking, deps.commands);
   }
 
   /** Wakes the loop when it waits for a free slot, a reconnect or the end of a pause. */
@@ -62,11 +58,7 @@ export class Fetcher {
   /** Ends a wait of the loop now: a pause, a wait for a slot, and a BLPOP in progress. */
   interrupt(): void {
     this.nudge();
-    const { commands } = this.deps;
-    if (this.blockingClientId !== undefined && commands.status === 'ready') {
-      // Ends the BLPOP now instead of at its timeout; it returns nil, so nothing is lost.
-      commands.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
-    }
+    this.interrupter.interrupt();
   }
 
   async loop(): Promise<void> {
@@ -129,6 +121,7 @@ export class Fetcher {
             open === deps.queues
               ? this.notificationKeys
               : open.map((queue) => queue.keys.notifications);
+          await this.interrupter.beforeBlpop(keys[0]!);
           const popped = await deps.blockingLoss.guard(
             deps.blocking.blpopBuffer(...keys, blockFor / 1000),
           );

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
 import { type DelayedLogger, errorMessage } from '../logger.js';
 import type { ConnectionLoss } from '../redis/connection-loss.js';
@@ -17,7 +17,7 @@ export class ReleaseBatcher {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly loss: ConnectionLoss,
     private readonly pool: SlotPool,
     private readonly logger: DelayedLogger,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { newWorkerId } from '../protocol/worker-id.js';
 
 /** One concurrent execution place. Its id is its worker id in the delayed protocol. */
@@ -32,15 +32,17 @@ export class SlotPool {
 
   constructor(
     /** The worker's command connection: liveness keys go over it, before any dequeue. */
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     concurrency: number,
     private readonly keepAliveTimeout: number,
     /** Called whenever a slot becomes free. */
     private readonly onFree: () => void,
+    /** What every id starts with: the queues' hash tag on a cluster, else nothing. */
+    private readonly idPrefix = '',
   ) {
     this.max = 2 * concurrency;
     for (let i = 0; i < concurrency; i++) {
-      const slot = newSlot();
+      const slot = newSlot(idPrefix);
       this.slots.push(slot);
       this.idle.push(slot);
     }
@@ -70,7 +72,7 @@ export class SlotPool {
         if (error) throw error;
         if (reply !== 'OK') taken.push(unclaimed[i]!);
       });
-      for (const slot of taken) rename(slot);
+      for (const slot of taken) rename(slot, this.idPrefix);
       unclaimed = taken;
     }
   }
@@ -85,7 +87,7 @@ export class SlotPool {
     if (count <= 0) return [];
     const slots = this.idle.splice(0, count);
     while (slots.length < count && this.slots.length < this.max) {
-      const slot = newSlot();
+      const slot = newSlot(this.idPrefix);
       this.slots.push(slot);
       slots.push(slot);
       // Sent before the dequeue that uses the id, on the same connection: the liveness key
@@ -111,7 +113,7 @@ export class SlotPool {
 
   /** New ids for slots whose old ids' outcome is unknown; the new keys are claimed at once. */
   retire(slots: readonly Slot[]): void {
-    for (const slot of slots) rename(slot);
+    for (const slot of slots) rename(slot, this.idPrefix);
     // A failure here is repaired by the next keep-alive, which reports it.
     this.setAlive(slots).catch(() => undefined);
   }
@@ -127,12 +129,12 @@ export class SlotPool {
   }
 }
 
-function newSlot(): Slot {
-  const id = newWorkerId();
+function newSlot(idPrefix: string): Slot {
+  const id = newWorkerId(idPrefix);
   return { id, key: Buffer.from(id), state: 'idle' };
 }
 
-function rename(slot: Slot): void {
-  slot.id = newWorkerId();
+function rename(slot: Slot, idPrefix: string): void {
+  slot.id = newWorkerId(idPrefix);
   slot.key = Buffer.from(slot.id);
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_ERROR_BACKOFF } from '../defaults.js';
 import {
   DelayedError,
@@ -33,7 +33,7 @@ export interface TaskRunnerDeps {
   readonly logger: DelayedLogger;
   readonly events: TaskEventSink;
   /** The worker's command connection, on which a task's outcome is written. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly loss: ConnectionLoss;
   readonly pool: SlotPool;
   readonly releases: ReleaseBatcher;

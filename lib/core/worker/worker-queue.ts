@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_DEQUEUE_TIMEOUT, TRACKED_PENDING_TTL } from '../defaults.js';
 import { DelayedError } from '../errors.js';
 import { type NewDeadLetter, encodeDeadLetter } from '../queue/dead-letters.js';
@@ -33,7 +33,7 @@ export class WorkerQueue {
   constructor(
     queue: Queue,
     /** The worker's command connection. */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     /**
      * How long a paused queue sits out before the next look, should the resume message be
      * lost (ms): the worker's dequeueTimeout, the longest it waits for anything.

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { DEFAULT_QUIT_TIMEOUT } from '../defaults.js';
-import { DelayedError, ShutdownDeadlineError } from '../errors.js';
+import { DelayedError, InvalidOptionsError, ShutdownDeadlineError } from '../errors.js';
 import { consoleLogger, type DelayedLogger, errorMessage } from '../logger.js';
 import { resolveWorkerSettings, throwOnProblems, type WorkerSettings } from '../options.js';
 import type { Queue } from '../queue/queue.js';
@@ -9,6 +9,7 @@ import {
   closeConnection,
   describeRedis,
   duplicateConnection,
+  isCluster,
   whenReady,
   withinTimeout,
 } from '../redis/connection.js';
@@ -23,6 +24,7 @@ import type { TaskInstrument } from './task-instrument.js';
 import { TaskRunner } from './task-runner.js';
 import type { TaskEventSink, WorkerEvents, WorkerStateEvent } from './worker-events.js';
 import { WorkerQueue } from './worker-queue.js';
+import { hashTag } from '../protocol/hash-tag.js';
 
 export interface WorkerOptions extends Partial<WorkerSettings> {
   /** Queues to serve, highest priority first. They must share one Redis server. */
@@ -51,10 +53,10 @@ type State = 'new' | 'running' | 'stopping' | 'stopped' | 'closed';
 export class Worker extends EventEmitter<WorkerEvents> {
   private readonly settings: WorkerSettings;
   private readonly logger: DelayedLogger;
-  private readonly commands: Redis;
-  private readonly blocking: Redis;
+  private readonly commands: RedisClient;
+  private readonly blocking: RedisClient;
   /** Hears wake-ups from other processes' schedules (see WakeListener). */
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   private readonly queues: readonly WorkerQueue[];
   private readonly pool: SlotPool;
   private readonly releases: ReleaseBatcher;
@@ -85,6 +87,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.logger = options.logger ?? consoleLogger;
 
     const base = options.queues[0]!.redis;
+    const idPrefix = isCluster(base) ? clusterIdPrefix(options.queues) : '';
     this.commands = duplicateConnection(base);
     this.blocking = duplicateConnection(base, { maxRetriesPerRequest: null });
     // Opened with the others, before start(): connecting is no part of a start's work.
@@ -106,6 +109,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.settings.concurrency,
       this.settings.keepAliveTimeout,
       () => this.fetcher.nudge(),
+      idPrefix,
     );
     this.releases = new ReleaseBatcher(this.commands, commandsLoss, this.pool, this.logger, closed);
     this.runner = new TaskRunner({
@@ -148,6 +152,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** The worker ids of the slots right now (each is also a liveness key); up to 2 x concurrency. */
   get slotIds(): string[] {
     return this.pool.ids;
+  }
+
+  /** The names of the queues it serves, highest priority first. */
+  get queueNames(): string[] {
+    return this.queues.map((queue) => queue.name);
   }
 
   /** Tasks running right now. */
@@ -385,4 +394,20 @@ async function waitUntil<T>(promise: Promise<T>, deadline: number): Promise<T | 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The prefix of a cluster worker's slot ids: its queues' common hash tag in braces. One
+ * BLPOP over several queues, and the transaction that takes a worker offline, must stay in
+ * one slot: a worker serves queues of one tag, and its liveness keys carry that tag too.
+ */
+function clusterIdPrefix(queues: readonly Queue[]): string {
+  const tags = new Set(queues.map((queue) => hashTag(queue.name)));
+  if (tags.size > 1) {
+    const names = queues.map((queue) => JSON.stringify(queue.name)).join(', ');
+    throw new InvalidOptionsError(
+      `worker options: on a Redis Cluster a worker serves queues of one hash tag (one slot), got ${names}; start one worker per tag (DelayedModule does this for you) or give the queues one tag, as in "{app}:emails" and "{app}:reports"`,
+    );
+  }
+  return `{${[...tags][0]!}}`;
 }
