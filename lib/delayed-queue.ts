@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import type { RedisClient } from './core/redis/client.js';
+import type { RedisClient } from './core/index.js';
 import {
   type CallOptions,
   type DeadLetters,

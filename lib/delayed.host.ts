@@ -6,8 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { RedisClient } from './core/redis/client.js';
-import { hashTag } from './core/protocol/hash-tag.js';
+import type { RedisClient } from './core/index.js';
 import {
   closeConnection,
   type DataQueue,
@@ -15,6 +14,7 @@ import {
   describeRedis,
   errorMessage,
   type HandlerRegistry,
+  hashTag,
   isCluster,
   Queue,
   RedisUnavailableError,

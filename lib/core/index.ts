@@ -91,6 +91,7 @@ export {
   whenReady,
 } from './redis/connection.js';
 export type { RedisClient } from './redis/client.js';
+export { clusterNameProblem, hashTag } from './protocol/hash-tag.js';
 export {
   type DurableOptions,
   type DurableSettings,

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../core/redis/client.js';
+import type { RedisClient } from '../core/index.js';
 import {
   DataBatch,
   type DataCounts,

@@ -245,7 +245,7 @@ describe('resolveOptions (DelayedModule)', () => {
     const top = rejection({ concurrency: 4 }).message;
     assert.match(
       top,
-      /unknown option concurrency \(known: connection, queue, worker, sweeper, deadLetter, scheduler, rateLimits, events, redisTimeout\)/,
+      /unknown option concurrency \(known: connection, queue, worker, sweeper, deadLetter, durable, scheduler, rateLimits, events, redisTimeout\)/,
     );
     const nested = rejection({ worker: { concurency: 4 } }).message;
     assert.match(

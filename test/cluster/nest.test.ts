@@ -1,0 +1,107 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  DelayedHost,
+  DelayedModule,
+  DelayedQueue,
+  InjectDataQueue,
+  type DataQueue,
+  Task,
+} from '../../lib/index.js';
+import { waitForDrained } from '../../lib/testing/index.js';
+import { useRedisCluster } from '../helpers/redis-cluster.js';
+import { eventually } from '../helpers/redis-server.js';
+
+const started = useRedisCluster();
+
+// Two tags: the module starts one worker per tag, each blocking on its own slot.
+const ORDERS = '{nest-orders}:jobs';
+const MAILS = '{nest-mails}:jobs';
+
+@Injectable()
+class ClusterHandlers {
+  static readonly seen: string[] = [];
+
+  @Task({ queue: ORDERS })
+  order(n: number) {
+    ClusterHandlers.seen.push(`order ${n}`);
+  }
+
+  @Task({ queue: MAILS })
+  mail(n: number) {
+    ClusterHandlers.seen.push(`mail ${n}`);
+  }
+}
+
+@Injectable()
+class Clicks {
+  constructor(@InjectDataQueue('{nest-clicks}') readonly clicks: DataQueue<string>) {}
+}
+
+async function app(options: Parameters<typeof DelayedModule.forRoot>[0], providers: unknown[]) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [DelayedModule.forRoot(options)],
+    providers: providers as never[],
+  }).compile();
+  const application = moduleRef.createNestApplication({ logger: false });
+  try {
+    await application.init();
+  } catch (error) {
+    await application.close();
+    throw error;
+  }
+  return application;
+}
+
+describe('DelayedModule on a Redis Cluster', () => {
+  it('takes { clusterNodes }, runs one worker per hash tag, and drains both queues', async () => {
+    ClusterHandlers.seen.length = 0;
+    const application = await app(
+      {
+        connection: { clusterNodes: [...started.cluster.nodes] },
+        queue: ORDERS,
+        worker: { dequeueTimeout: 100, shutdownTimeout: 2_000 },
+        queues: [MAILS],
+        dataQueues: ['{nest-clicks}'],
+      },
+      [ClusterHandlers, Clicks],
+    );
+    try {
+      assert.equal(application.get(DelayedHost).activeWorkers.length, 2);
+      const delayed = application.get(DelayedQueue);
+      for (let n = 0; n < 5; n++) {
+        await delayed.delay(ClusterHandlers, 'order', n);
+        await delayed.delay(ClusterHandlers, 'mail', n);
+      }
+      await eventually(() => ClusterHandlers.seen.length === 10, 5_000);
+      await waitForDrained(application, { timeout: 5_000 });
+      const { clicks } = application.get(Clicks);
+      await clicks.put(['x']);
+      assert.deepEqual([...(await clicks.get(1)).values()], ['x']);
+    } finally {
+      await application.close();
+    }
+    assert.deepEqual(
+      [...ClusterHandlers.seen].sort(),
+      [0, 1, 2, 3, 4].flatMap((n) => [`mail ${n}`, `order ${n}`]).sort(),
+    );
+  });
+
+  it('fails the bootstrap over a queue name without a hash tag, naming the fix', async () => {
+    await assert.rejects(
+      app(
+        {
+          connection: { clusterNodes: [...started.cluster.nodes] },
+          queue: 'plain',
+          worker: false,
+          sweeper: false,
+        },
+        [],
+      ),
+      /queue name "plain" has no hash tag.*"\{plain\}"/s,
+    );
+  });
+});
