@@ -50,15 +50,15 @@ describe('Redis Cluster: a primary killed mid-run (a replica promoted)', () => {
     const workerClient = started.cluster.client();
     // Two queues of one tag (one slot, one primary): durable enqueues and plain ones.
     const durable = new Queue(producer, '{failover}:durable', {
-      durable: { replicas: 1, timeout: 500 },
+      durable: { replicas: 1, timeout: 200 },
     });
     const plain = new Queue(producer, '{failover}:plain');
     const runs = new Map<string, number>();
-    let lastRun = 0;
+    const runTimes: number[] = [];
     const handlers = new HandlerRegistry();
     handlers.register('F:run', async (id: string) => {
       runs.set(id, (runs.get(id) ?? 0) + 1);
-      lastRun = Date.now();
+      runTimes.push(Date.now());
       await sleep(2);
     });
     const queues = [durable, plain].map((queue) => new Queue(workerClient, queue.name));
@@ -77,20 +77,31 @@ describe('Redis Cluster: a primary killed mid-run (a replica promoted)', () => {
     try {
       const producing = [produce(durable, 3_000, 10), produce(plain, 3_000, 10)];
       await eventually(() => runs.size >= 1_000, 20_000, 'a thousand tasks run');
-      const { failoverMs } = await started.cluster.killPrimaryOf('{failover}');
+      const { port, failoverMs } = await started.cluster.killPrimaryOf('{failover}');
       const killedAt = Date.now() - failoverMs;
+      // The promoted replica has no replica of its own until the old primary comes back as
+      // one: meanwhile a durable enqueue is written but not replicated, and says so.
+      await started.cluster.restart(port);
       const [fromDurable, fromPlain] = await Promise.all(producing);
       // Everything acknowledged runs in the end, the sweeper recovering what the dead
       // primary's worker-side writes left behind.
       const waitingFor = (produced: Produced) =>
         produced.acknowledged.filter((id) => !runs.has(id));
+      // A durable enqueue that was not replicated in time was still written on the primary,
+      // which lived on: it runs too.
+      const replicated = fromDurable!.acknowledged.length;
+      fromDurable!.acknowledged.push(...fromDurable!.notReplicated);
       await eventually(() => waitingFor(fromDurable!).length === 0, 20_000, 'durable tasks run');
       await sleep(1_500); // a plain task lost by the failover stays lost; wait for stragglers
       const lostPlain = waitingFor(fromPlain!);
       const duplicates = [...runs.values()].filter((n) => n > 1).length;
-      const recoveredAfter = lastRun - killedAt;
+      // The worker's outage: the longest time without a task run after the kill.
+      let outage = 0;
+      for (let i = 1; i < runTimes.length; i++) {
+        if (runTimes[i]! > killedAt) outage = Math.max(outage, runTimes[i]! - runTimes[i - 1]!);
+      }
       console.log(
-        `failover after ${failoverMs} ms; durable: ${fromDurable!.acknowledged.length} acknowledged, ${fromDurable!.notReplicated.length} not replicated, ${fromDurable!.failed.length} failed, 0 lost; plain: ${fromPlain!.acknowledged.length} acknowledged, ${fromPlain!.failed.length} failed, ${lostPlain.length} lost; ${duplicates} task(s) run twice`,
+        `failover after ${failoverMs} ms; worker outage ${outage} ms; durable: ${replicated} acknowledged, ${fromDurable!.notReplicated.length} not replicated, ${fromDurable!.failed.length} failed, 0 lost; plain: ${fromPlain!.acknowledged.length} acknowledged, ${fromPlain!.failed.length} failed, ${lostPlain.length} lost; ${duplicates} task(s) run twice`,
       );
       // A plain enqueue the primary acknowledged but had not replicated is lost with it:
       // at most the writes of the last instant before the kill.
@@ -103,7 +114,11 @@ describe('Redis Cluster: a primary killed mid-run (a replica promoted)', () => {
         fromDurable!.acknowledged.some((id) => Number(id.split('#')[1]) > 2_500),
         'enqueues after the failover',
       );
-      assert.ok(recoveredAfter > failoverMs, 'tasks ran after the failover');
+      assert.ok(
+        fromPlain!.failed.length <= 100,
+        `${fromPlain!.failed.length} plain enqueues failed`,
+      );
+      assert.ok(outage < 10_000, `the worker took ${outage} ms to run tasks again`);
     } finally {
       await sweeper.stop();
       await worker.close();
