@@ -15,6 +15,10 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: '<url>',
     description: `Redis to use (default: $REDIS_URL, else ${DEFAULT_REDIS_URL})`,
   },
+  cluster: {
+    type: 'boolean',
+    description: 'the URL names one node of a Redis Cluster (queue names then carry a hash tag)',
+  },
   json: { type: 'boolean', description: 'print one JSON document instead of tables' },
   timeout: {
     type: 'string',
@@ -27,6 +31,8 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 
 export interface GlobalSettings {
   readonly url: string;
+  /** Whether the URL is one node of a Redis Cluster. */
+  readonly cluster: boolean;
   readonly json: boolean;
   readonly timeout: number;
 }
@@ -108,7 +114,7 @@ export function globalSettings(
   const problem = connectionProblem(url);
   if (problem !== undefined) throw new UsageError(problem.replace(/^connection/, '--url'));
   const timeout = wholeNumber(values, 'timeout', { min: 1, max: MAX_DURATION }) ?? DEFAULT_TIMEOUT;
-  return { url, json: values['json'] === true, timeout };
+  return { url, cluster: values['cluster'] === true, json: values['json'] === true, timeout };
 }
 
 /** A string option's value, or undefined when it was not given. */

@@ -40,7 +40,7 @@ export async function runCli(
   let session: Session | undefined;
   try {
     const settings = globalSettings(input.values, env);
-    session = new Session(settings.url, settings.timeout);
+    session = new Session(settings.url, settings.timeout, settings.cluster);
     await command.run(input, { session, output: new Output(settings.json, streams) });
     return EXIT_OK;
   } catch (error) {

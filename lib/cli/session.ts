@@ -22,10 +22,12 @@ export class Session {
     readonly url: string,
     /** How long one step waits for Redis, in ms: the connection, then each command. */
     readonly timeout: number,
+    /** Whether `url` is one node of a Redis Cluster, which the client discovers from it. */
+    readonly cluster = false,
   ) {}
 
   get redis(): RedisClient {
-    this.client ??= openConnection(this.url).redis;
+    this.client ??= openConnection(this.cluster ? { clusterNodes: [this.url] } : this.url).redis;
     return this.client;
   }
 

@@ -1,4 +1,6 @@
+import type { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
+import { isCluster } from '../redis/connection.js';
 import { decodeDeadLetter } from '../queue/dead-letters.js';
 
 /**
@@ -37,6 +39,17 @@ export async function findQueues(
   options: FindQueuesOptions = {},
 ): Promise<string[]> {
   const maxKeys = options.maxKeys ?? 1_000_000;
+  // A cluster's keys are spread over its primaries: each is scanned on its own.
+  const servers = isCluster(redis) ? redis.nodes('master') : [redis];
+  const names = new Set<string>();
+  for (const server of servers) {
+    for (const name of await queuesOn(server, maxKeys)) names.add(name);
+  }
+  return [...names].sort();
+}
+
+/** The queues with keys on one server (a whole Redis, or one primary of a cluster). */
+async function queuesOn(redis: Redis, maxKeys: number): Promise<Set<string>> {
   const candidates = new Map<string, string>();
   let cursor = '0';
   let scanned = 0;
@@ -55,6 +68,7 @@ export async function findQueues(
   const names = new Set<string>();
   for (let i = 0; i < keys.length; i += 1_000) {
     const chunk = keys.slice(i, i + 1_000);
+    // Sent to this server alone, so keys of several slots may share the pipeline.
     const pipeline = redis.pipeline();
     // Each key's TYPE, and for a list named like dead letters its first entry: reply indexes.
     const at = chunk.map((key) => {
@@ -72,7 +86,7 @@ export async function findQueues(
       names.add(name);
     });
   }
-  return [...names].sort();
+  return names;
 }
 
 function isDeadLetterOf(entry: unknown, queue: string): boolean {

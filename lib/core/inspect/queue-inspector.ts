@@ -1,6 +1,7 @@
 import { MAX_INSPECT_PAGE } from '../limits.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { Queue } from '../queue/queue.js';
+import { isCluster } from '../redis/connection.js';
 import { type TaskSummary, summarizeTask } from './task-summary.js';
 
 /** A queue's numbers at one instant, read in one transaction. */
@@ -143,7 +144,13 @@ export class QueueInspector {
     const pairs: [string, Buffer][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!.toString(), flat[i + 1]!]);
     let ttls: number[] = [];
-    if (pairs.length > 0) {
+    if (pairs.length > 0 && isCluster(redis)) {
+      // Worker ids of peers carry no tag and live in other slots: one command each.
+      ttls = await this.queue.command(
+        () => Promise.all(pairs.map(([workerId]) => redis.pttl(workerId).then(Number, () => -2))),
+        'reading worker liveness',
+      );
+    } else if (pairs.length > 0) {
       const pipeline = redis.pipeline();
       for (const [workerId] of pairs) pipeline.pttl(workerId);
       const replies = await this.queue.command(() => pipeline.exec(), 'reading worker liveness');
