@@ -113,7 +113,7 @@ export {
 } from './inspect/queue-inspector.js';
 export { summarizeTask, type TaskSummary } from './inspect/task-summary.js';
 export { DEAD_LETTERS_PER_REQUEUE_CALL, MAX_DURATION, MAX_INSPECT_PAGE } from './limits.js';
-export { requeueLost, type SweepResult } from './maintenance/requeue-lost.js';
+export { requeueLost, requeueLostChecked, type SweepResult } from './maintenance/requeue-lost.js';
 export { Sweeper, type SweeperOptions } from './maintenance/sweeper.js';
 export { type Backoff, resolveBackoff } from './worker/backoff.js';
 export {
