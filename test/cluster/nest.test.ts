@@ -8,7 +8,9 @@ import {
   DelayedModule,
   DelayedQueue,
   InjectDataQueue,
+  InjectQueue,
   type DataQueue,
+  NodeTask,
   Task,
 } from '../../lib/index.js';
 import { waitForDrained } from '../../lib/testing/index.js';
@@ -103,5 +105,56 @@ describe('DelayedModule on a Redis Cluster', () => {
       ),
       /queue name "plain" has no hash tag.*"\{plain\}"/s,
     );
+  });
+});
+
+const SHARDS = ['{orders-0}', '{orders-1}', '{orders-2}'];
+
+@Injectable()
+class ShardedOrders {
+  static readonly placed: string[] = [];
+  private next = 0;
+  private readonly queues: DelayedQueue[];
+
+  constructor(
+    first: DelayedQueue,
+    @InjectQueue('{orders-1}') second: DelayedQueue,
+    @InjectQueue('{orders-2}') third: DelayedQueue,
+  ) {
+    this.queues = [first, second, third];
+  }
+
+  @Task({ name: 'orders.place' })
+  place(orderId: string) {
+    ShardedOrders.placed.push(orderId);
+  }
+
+  enqueue(orderId: string) {
+    const queue = this.queues[this.next++ % this.queues.length]!;
+    return queue.enqueue(new NodeTask('orders.place', [orderId]));
+  }
+}
+
+describe("the README's sharded queues", () => {
+  it('spreads one kind of task over three tagged queues, served by three workers', async () => {
+    const application = await app(
+      {
+        connection: { clusterNodes: [...started.cluster.nodes] },
+        queue: SHARDS[0],
+        queues: SHARDS.slice(1),
+        worker: { concurrency: 100, queues: SHARDS, dequeueTimeout: 100 },
+      },
+      [ShardedOrders],
+    );
+    try {
+      assert.equal(application.get(DelayedHost).activeWorkers.length, 3);
+      const orders = application.get(ShardedOrders);
+      const ids = Array.from({ length: 30 }, (_, i) => `order-${i}`);
+      for (const id of ids) await orders.enqueue(id);
+      await eventually(() => ShardedOrders.placed.length === ids.length, 5_000);
+      assert.deepEqual([...ShardedOrders.placed].sort(), [...ids].sort());
+    } finally {
+      await application.close();
+    }
   });
 });
