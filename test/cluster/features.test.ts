@@ -227,6 +227,38 @@ describe('Redis Cluster: every feature', () => {
   });
 });
 
+describe("Redis Cluster: a worker's life", () => {
+  it('stops at once while blocked, and goes offline leaving no liveness key behind', async () => {
+    const queue = new Queue(redis, tagged(2));
+    const worker = new Worker({
+      queues: [queue],
+      handlers: new HandlerRegistry(),
+      logger: quietLogger,
+      dequeueTimeout: 10_000,
+    });
+    await worker.start();
+    const ids = worker.slotIds;
+    assert.equal(await redis.exists(...ids), ids.length, 'liveness keys claimed');
+    await sleep(300); // blocked in its BLPOP by now
+    const stopping = Date.now();
+    await worker.close();
+    const took = Date.now() - stopping;
+    assert.ok(took < 2_000, `close() took ${took} ms with a 10 s BLPOP in progress`);
+    assert.equal(await redis.exists(...ids), 0, 'liveness keys deleted');
+  });
+
+  it('wakes a waiting data queue get over Pub/Sub', async () => {
+    const queue = new DataQueue<number>(redis, tagged(0, 'wake'));
+    const waiting = queue.get(1, { wait: 5_000 });
+    await sleep(200);
+    const putAt = Date.now();
+    await queue.put([42]);
+    const batch = await waiting;
+    assert.deepEqual([...batch.values()], [42]);
+    assert.ok(Date.now() - putAt < 1_000, 'woken by the put, not by a poll');
+  });
+});
+
 describe('Redis Cluster: the sweeper', () => {
   it('requeues only entries whose worker is gone and that still hold what it read', async () => {
     const queue = new Queue(redis, tagged(2));
