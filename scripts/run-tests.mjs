@@ -1,8 +1,10 @@
 // Runs the compiled test files with node's test runner and ends with one line of totals,
 // "N passed, N failed".
-//   node scripts/run-tests.mjs              everything but the interop suites
+//   node scripts/run-tests.mjs              everything but the interop and cluster suites
 //   node scripts/run-tests.mjs interop      the interop suite against the Python peer
 //   node scripts/run-tests.mjs interop-go   the interop suite against the Go peer
+//   node scripts/run-tests.mjs cluster      the Redis Cluster and Sentinel suite (test/cluster,
+//                                           test/sentinel), each file with its own local setup
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,10 +13,12 @@ const root = new URL('..', import.meta.url).pathname;
 const testRoot = join(root, '.build', 'test');
 const suite = process.argv[2] ?? 'main';
 const interopFile = { interop: 'python.test.js', 'interop-go': 'go.test.js' }[suite];
-if (suite !== 'main' && !interopFile) {
-  console.error(`Unknown suite ${suite}: use interop or interop-go`);
+if (suite !== 'main' && suite !== 'cluster' && !interopFile) {
+  console.error(`Unknown suite ${suite}: use interop, interop-go or cluster`);
   process.exit(2);
 }
+/** The folders of the cluster suite, which starts several servers per file. */
+const CLUSTER_DIRS = ['cluster/', 'sentinel/'];
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -27,7 +31,9 @@ function find(dir) {
 const files = find(testRoot)
   .filter((file) => {
     const path = relative(testRoot, file);
-    return interopFile ? path === `interop/${interopFile}` : !path.startsWith('interop');
+    if (interopFile) return path === `interop/${interopFile}`;
+    const inCluster = CLUSTER_DIRS.some((dir) => path.startsWith(dir));
+    return suite === 'cluster' ? inCluster : !inCluster && !path.startsWith('interop');
   })
   .sort();
 if (files.length === 0) {
