@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   clusterNameProblem,
@@ -105,7 +108,13 @@ describe('durable writes', () => {
 
   it('resolve once a replica holds the write', async () => {
     const port = await freePort();
-    const replica = spawnRedis(port, [], ['--replicaof', '127.0.0.1', String(db.server.port)]);
+    // The replica writes the primary's snapshot to its --dir while it syncs: not our cwd.
+    const dir = mkdtempSync(join(tmpdir(), 'replica-'));
+    const replica = spawnRedis(
+      port,
+      [],
+      [...['--replicaof', '127.0.0.1', String(db.server.port), '--dir', dir]],
+    );
     const client = await connectWhenUp(`redis://127.0.0.1:${port}`, replica);
     try {
       while ((await client.info('replication')).includes('master_link_status:down')) {
@@ -124,6 +133,7 @@ describe('durable writes', () => {
     } finally {
       client.disconnect();
       await stopProcess(replica);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
