@@ -14,6 +14,8 @@ export interface Placement {
   readonly description: string;
   /** Prefix for spawning redis-server: ['taskset', '-c', '1'] or []. */
   readonly redisPrefix: readonly string[];
+  /** The CPU Redis is pinned to, when pinned (the cluster group puts its nodes there too). */
+  readonly redisCpu?: number;
 }
 
 function hasTaskset(): boolean {
@@ -43,5 +45,6 @@ export function planPlacement(pin: boolean): Placement {
     pinned: true,
     description: `redis-server on CPU ${redisCpu}, the bench and its child processes on CPU ${benchCpus} (taskset)`,
     redisPrefix: ['taskset', '-c', String(redisCpu)],
+    redisCpu,
   };
 }

@@ -20,7 +20,7 @@ export const USAGE = `Usage: node .build/bench/run.js [options]    (npm run benc
   --repeats N    measured runs per scenario and contender (default 3; smoke 1)
   --n N          base task count (default 5000; smoke 300)
   --soak         also run the worker RSS soak (1,000,000 tasks for nestjs-delayed, bounded in time)
-  --only LIST    comma-separated scenario groups: add,drain,latency,memory,scheduled,results,operate,ceiling,peers,data,soak
+  --only LIST    comma-separated scenario groups: add,drain,latency,memory,scheduled,results,operate,ceiling,peers,data,cluster,soak
   --no-pin       leave CPU placement to the scheduler (default: Redis on the last CPU, the bench on the others)
   --help         this text
 `;
@@ -36,6 +36,7 @@ export const SCENARIO_GROUPS = [
   'ceiling',
   'peers',
   'data',
+  'cluster',
   'soak',
 ] as const;
 

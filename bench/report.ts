@@ -3,6 +3,7 @@ import { formatCount, formatRatio, formatValue, mib } from './format.js';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { CeilingResult } from './scenarios/ceiling.js';
+import type { ClusterDrainResult } from './scenarios/cluster.js';
 import type { DataResult } from './scenarios/data.js';
 import type { PeerResult } from './scenarios/peers.js';
 import type { PairScenario, Target } from './scenarios/scenario.js';
@@ -56,6 +57,8 @@ export interface BenchReport {
   readonly peers: readonly PeerResult[];
   /** DataQueue against rpqueue's data queue (the `data` group). */
   readonly data?: DataResult;
+  /** The c100 drain on a 3-primary Redis Cluster against one Redis (the `cluster` group). */
+  readonly cluster?: ClusterDrainResult;
   readonly soak: readonly SoakResult[];
   readonly soakTarget: { readonly text: string; readonly met: boolean | undefined };
   readonly raw: readonly RawRun[];
@@ -221,6 +224,7 @@ export function toMarkdown(report: BenchReport, chartFile: string | undefined): 
     out.push('');
   }
   if (report.data) dataMarkdown(report.data, out);
+  if (report.cluster) clusterMarkdown(report.cluster, report.machine.cores, out);
   if (report.ceiling.length > 0) {
     out.push('## The Redis ceiling (redis-benchmark, 50 clients)');
     out.push('');
@@ -286,4 +290,49 @@ function dataMarkdown(data: DataResult, out: string[]): void {
     out.push(`rpqueue skipped: ${data.rpqueue.reason}.`);
     out.push('');
   }
+}
+
+function clusterMarkdown(cluster: ClusterDrainResult, cores: number, out: string[]): void {
+  out.push(
+    `## Drain at concurrency ${cluster.concurrency}: a ${cluster.primaries}-primary Redis Cluster against one Redis`,
+  );
+  out.push('');
+  if (cluster.skipped !== undefined) {
+    out.push(`Skipped: ${cluster.skipped}.`);
+    out.push('');
+    return;
+  }
+  const perQueue = cluster.tasks / cluster.primaries;
+  out.push(
+    `${formatCount(cluster.tasks)} no-op tasks. One Redis: one queue, one worker of concurrency ${cluster.concurrency} ` +
+      `(the drain group's c${cluster.concurrency} shape, measured again here). Cluster: ${cluster.primaries} primaries, ` +
+      `${cluster.replicasPerPrimary} replicas, ${cluster.primaries} queues with the hash tags ${cluster.tags.join(', ')} ` +
+      `(one served by each primary; BullMQ: the tag as its \`prefix\`), ${formatCount(perQueue)} tasks on each, ` +
+      `one worker per queue of concurrency ${cluster.concurrency}, all in the bench process; timed from starting ` +
+      `the workers until every task is reported completed and every queue is seen empty. ` +
+      `Placement: ${cluster.placement}. The machine has ${cores} cores: the ${cluster.primaries} primaries share ` +
+      `what the one Redis has and the workers compete with each other for the rest, so this is a cluster on one ` +
+      `small machine, not the scaling it buys on separate hosts. The cluster side has ${cluster.primaries} workers, ` +
+      `${cluster.primaries * cluster.concurrency} tasks in flight, against one worker's ${cluster.concurrency}.`,
+  );
+  out.push('');
+  out.push(
+    '| Drain, concurrency 100 | nestjs-delayed | BullMQ | Ratio (nestjs-delayed / BullMQ) |',
+  );
+  out.push('| --- | ---: | ---: | ---: |');
+  const shapes = [
+    ['oneRedis', 'one Redis, 1 queue, 1 worker'],
+    ['cluster', `cluster, ${cluster.primaries} queues, ${cluster.primaries} workers`],
+  ] as const;
+  for (const [shape, label] of shapes) {
+    out.push(
+      `| ${label} | ${formatValue(cluster.median.ours[shape], 'tasks/s')} | ` +
+        `${formatValue(cluster.median.bullmq[shape], 'tasks/s')} | ${formatRatio(cluster.oursOverBullmq[shape])} |`,
+    );
+  }
+  out.push(
+    `| cluster / one Redis | ${formatRatio(cluster.clusterOverOneRedis.ours)} | ` +
+      `${formatRatio(cluster.clusterOverOneRedis.bullmq)} | |`,
+  );
+  out.push('');
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planPlacement } from './affinity.js';
+import { type Placement, planPlacement } from './affinity.js';
 import { throughputChart } from './chart.js';
 import {
   CONTENDER_LABELS,
@@ -8,7 +8,7 @@ import {
   type ContenderId,
   createContender,
 } from './contenders/index.js';
-import { formatValue } from './format.js';
+import { formatRatio, formatValue } from './format.js';
 import { collectGarbage } from './gc.js';
 import { machineInfo } from './machine.js';
 import { type BenchOptions, parseOptions, USAGE, UsageError, wants } from './options.js';
@@ -24,6 +24,7 @@ import {
 } from './report.js';
 import { bulkAdd, concurrentAdd, sequentialAdd } from './scenarios/add.js';
 import { type CeilingResult, ceilingUnavailable, redisCeiling } from './scenarios/ceiling.js';
+import { type ClusterDrainResult, clusterDrain } from './scenarios/cluster.js';
 import { type DataResult, dataQueues } from './scenarios/data.js';
 import { drain } from './scenarios/drain.js';
 import { latency } from './scenarios/latency.js';
@@ -48,7 +49,8 @@ import { type Sizes, sizesFor, warmUpSizes } from './sizes.js';
 
 /**
  * `npm run bench`: nestjs-delayed against BullMQ on one throw-away Redis, then the Redis
- * ceiling, the delayed family picture, data queues against rpqueue and (with --soak) the
+ * ceiling, the delayed family picture, data queues against rpqueue, the c100 drain on a
+ * Redis Cluster against one Redis and (with --soak) the
  * worker RSS soak. Progress goes
  * to stderr; the markdown table to stdout and, with the JSON and the SVG chart, to
  * bench/results/.
@@ -193,6 +195,31 @@ async function runData(
   return result;
 }
 
+async function runCluster(
+  redis: BenchRedis,
+  placement: Placement,
+  options: BenchOptions,
+  sizes: Sizes,
+): Promise<ClusterDrainResult> {
+  const result = await clusterDrain(
+    redis,
+    placement,
+    sizes.drainC100,
+    warmUpSizes(options.n).drainC100,
+    options.repeats,
+    log,
+  );
+  if (result.skipped === undefined) {
+    for (const id of CONTENDERS) {
+      log(
+        `[cluster] ${CONTENDER_LABELS[id]}: one Redis ${formatValue(result.median[id].oneRedis, 'tasks/s')}, ` +
+          `cluster ${formatValue(result.median[id].cluster, 'tasks/s')}, ${formatRatio(result.clusterOverOneRedis[id])}`,
+      );
+    }
+  }
+  return result;
+}
+
 async function runSoak(redis: BenchRedis): Promise<SoakResult[]> {
   const results: SoakResult[] = [];
   for (const id of CONTENDERS) {
@@ -248,7 +275,8 @@ function writeResults(
 }
 
 function timeLimitMs(options: BenchOptions): number {
-  if (options.smoke) return 120_000;
+  // The cluster group adds a cluster's start and stop and four small drains (about 10 s).
+  if (options.smoke) return 180_000;
   const scale = Math.max(1, options.n / 5_000) * Math.max(1, options.repeats / 3);
   return Math.round(30 * 60_000 * scale) + (options.soak ? 10 * 60_000 : 0);
 }
@@ -290,6 +318,9 @@ async function main(): Promise<void> {
     const ceiling = wants(options, 'ceiling') ? await runCeiling(redis, sizes) : { results: [] };
     const peers = wants(options, 'peers') ? await runPeers(redis, options, sizes) : [];
     const data = wants(options, 'data') ? await runData(redis, options, sizes) : undefined;
+    const cluster = wants(options, 'cluster')
+      ? await runCluster(redis, placement, options, sizes)
+      : undefined;
     const soakResults = options.soak ? await runSoak(redis) : [];
     const finishedAt = new Date();
     const report: BenchReport = {
@@ -309,6 +340,7 @@ async function main(): Promise<void> {
       ...(ceiling.skipped ? { ceilingSkipped: ceiling.skipped } : {}),
       peers,
       ...(data ? { data } : {}),
+      ...(cluster ? { cluster } : {}),
       soak: soakResults,
       soakTarget: soakTarget(soakResults),
       raw,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import type { Cluster } from 'ioredis';
 import { CONNECT_SETTLE_MS } from './ours.js';
 import { OperatorCounters } from './instrumentation.js';
 import {
@@ -14,6 +15,16 @@ import {
 type Payload = [number];
 
 /**
+ * Where BullMQ connects: one Redis by address (each queue, worker and QueueEvents opens its
+ * own connection from these options), or a Redis Cluster through a function making a new
+ * ioredis Cluster for each of them, with the `prefix` (a hash tag such as `{q0}`) that keeps
+ * a queue's keys in one slot.
+ */
+export type BullmqTarget =
+  | { readonly host: string; readonly port: number }
+  | { readonly cluster: () => Cluster; readonly prefix: string };
+
+/**
  * BullMQ with its defaults (completed jobs are kept, events stream on), on the same Redis,
  * carrying the same payload: job name `Bench:noop`, data `[index]`.
  */
@@ -21,18 +32,25 @@ export class BullmqContender implements Contender {
   readonly id = 'bullmq' as const;
   private queue: Queue<Payload> | undefined;
   private events: QueueEvents | undefined;
+  /** Cluster clients made for BullMQ, which leaves a client it was handed open: closed by close(). */
+  private readonly clusters: Cluster[] = [];
 
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-  ) {}
+  constructor(private readonly target: BullmqTarget) {}
 
-  private connection() {
-    return { host: this.host, port: this.port, maxRetriesPerRequest: null };
+  /** The connection and prefix options of a new queue, worker or QueueEvents. */
+  private connection(): { connection: ConnectionOptions; prefix?: string } {
+    if ('host' in this.target) {
+      return {
+        connection: { host: this.target.host, port: this.target.port, maxRetriesPerRequest: null },
+      };
+    }
+    const cluster = this.target.cluster();
+    this.clusters.push(cluster);
+    return { connection: cluster, prefix: this.target.prefix };
   }
 
   async open(): Promise<void> {
-    this.queue = new Queue<Payload>(QUEUE_NAME, { connection: this.connection() });
+    this.queue = new Queue<Payload>(QUEUE_NAME, this.connection());
     this.queue.on('error', () => undefined);
     await this.queue.waitUntilReady();
   }
@@ -97,7 +115,7 @@ export class BullmqContender implements Contender {
   }
 
   async openResults(): Promise<void> {
-    this.events = new QueueEvents(QUEUE_NAME, { connection: this.connection() });
+    this.events = new QueueEvents(QUEUE_NAME, this.connection());
     this.events.on('error', () => undefined);
     await this.events.waitUntilReady();
     // Each waitUntilFinished listens for the queue's 'closing' while it waits: 100 waits in
@@ -125,7 +143,7 @@ export class BullmqContender implements Contender {
         ? async (job: Job<Payload>) => onStart(indexOf(job))
         : async () => undefined;
     const worker = new Worker<Payload>(QUEUE_NAME, processor, {
-      connection: this.connection(),
+      ...this.connection(),
       concurrency: hooks.concurrency,
       autorun: false,
       ...(hooks.rateLimit === undefined
@@ -170,5 +188,6 @@ export class BullmqContender implements Contender {
     this.events = undefined;
     if (this.queue) await this.queue.close();
     this.queue = undefined;
+    for (const cluster of this.clusters.splice(0)) cluster.disconnect();
   }
 }

@@ -9,5 +9,5 @@ export const CONTENDERS: readonly ContenderId[] = ['ours', 'bullmq'];
 export function createContender(id: ContenderId, host: string, port: number): Contender {
   return id === 'ours'
     ? new OursContender(`redis://${host}:${port}`)
-    : new BullmqContender(host, port);
+    : new BullmqContender({ host, port });
 }

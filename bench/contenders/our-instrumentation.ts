@@ -9,11 +9,11 @@ import {
   type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
-import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import {
   EventPublisher,
   type HandlerRegistry,
+  type RedisClient,
   type TaskInstrument,
   type Worker,
 } from '../../lib/core/index.js';
@@ -65,7 +65,7 @@ export class OurInstrumentation {
   }
 
   /** Attaches metrics and the event publisher to a worker before it starts. */
-  attach(worker: Worker, redis: Redis, queue: string, handlers: HandlerRegistry): void {
+  attach(worker: Worker, redis: RedisClient, queue: string, handlers: HandlerRegistry): void {
     const host = { onWorker: (listener: (made: Worker) => void) => listener(worker) };
     this.metrics = new DelayedMetrics(
       { registry: new Registry() },

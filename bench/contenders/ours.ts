@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { HandlerRegistry, NodeTask, Queue, Scheduler, Worker } from '../../lib/core/index.js';
+import {
+  HandlerRegistry,
+  NodeTask,
+  Queue,
+  type RedisClient,
+  Scheduler,
+  Worker,
+} from '../../lib/core/index.js';
 import {
   type BenchWorker,
   type Contender,
@@ -22,15 +29,25 @@ export const CONNECT_SETTLE_MS = 100;
 /** nestjs-delayed's engine (lib/core), as a user of the package would call it. */
 export class OursContender implements Contender {
   readonly id = 'ours' as const;
-  private redis: Redis | undefined;
+  private redis: RedisClient | undefined;
   private queue: Queue | undefined;
 
-  constructor(private readonly url: string) {}
+  /**
+   * `target`: one Redis's URL, or a function making the producer's client (a Redis Cluster
+   * for the cluster group, whose queue name then carries a hash tag).
+   */
+  constructor(
+    private readonly target: string | (() => RedisClient),
+    private readonly queueName: string = QUEUE_NAME,
+  ) {}
 
   async open(): Promise<void> {
-    this.redis = new Redis(this.url, { autoResendUnfulfilledCommands: false });
+    this.redis =
+      typeof this.target === 'string'
+        ? new Redis(this.target, { autoResendUnfulfilledCommands: false })
+        : this.target();
     await this.redis.ping();
-    this.queue = new Queue(this.redis, QUEUE_NAME);
+    this.queue = new Queue(this.redis, this.queueName);
   }
 
   private get q(): Queue {
@@ -106,7 +123,7 @@ export class OursContender implements Contender {
     const queue =
       hooks.rateLimit === undefined
         ? this.q
-        : new Queue(this.redis!, QUEUE_NAME, { rateLimit: hooks.rateLimit });
+        : new Queue(this.redis!, this.queueName, { rateLimit: hooks.rateLimit });
     const instrumentation =
       hooks.instrumented === undefined ? undefined : new OurInstrumentation(hooks.instrumented);
     const worker = new Worker({
@@ -119,7 +136,7 @@ export class OursContender implements Contender {
         : { instrument: instrumentation.instrument }),
     });
     if (hooks.onCompleted) worker.on('completed', hooks.onCompleted);
-    instrumentation?.attach(worker, this.redis!, QUEUE_NAME, handlers);
+    instrumentation?.attach(worker, this.redis!, this.queueName, handlers);
     await sleep(CONNECT_SETTLE_MS);
     return {
       start: () => worker.start(),
