@@ -79,9 +79,12 @@ describe('a 1 s schedule fired by 5 app instances SIGKILLed and restarted at ran
       }
       const outage = Date.now();
       await sleep(4_500);
-      instances.push(...(await Promise.all([start(), start()])));
+      // The outage ends when the first instance is back, however long it takes to boot.
+      let restart = Infinity;
+      const back = () =>
+        start().then((instance) => ((restart = Math.min(restart, Date.now())), instance));
+      instances.push(...(await Promise.all([back(), back()])));
       await sleep(2_500);
-      const restart = outage + 4_500;
 
       const caughtUp = await ticksOf(env.CATCH_UP_QUEUE);
       assert.deepEqual(
