@@ -56,7 +56,8 @@ describe('the compare-and-set sweep', () => {
     await db.redis.hset(queue.keys.processing, 'gone1', a!, 'gone2', a!);
     // gone2 released its task and took another before the script ran: it keeps it.
     await db.redis.hset(queue.keys.processing, 'gone2', b!);
-    const reply = await scripts.requeueLostChecked.run(db.redis, queue.keys, [
+    const reply = await scripts.requeueLost.run(db.redis, queue.keys, [
+      'given',
       'gone1',
       a!,
       'gone2',

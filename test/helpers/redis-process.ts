@@ -93,3 +93,24 @@ export async function stopProcess(
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * Whether the server just spawned on `port` is the one answering there: another process may
+ * take the port between freePort() and the spawn (ours then exits). Stops ours when not.
+ */
+export async function answersOn(child: ChildProcess, port: number): Promise<boolean> {
+  const answering = await connectWhenUp(`redis://${HOST}:${port}`, child).then(
+    async (redis) => {
+      const info = await redis.info('server').finally(() => redis.disconnect());
+      return Number(/process_id:(\d+)/.exec(info)?.[1]);
+    },
+    (error: Error) => {
+      // It exited: its port was taken. Any other failure is not about the port.
+      if (child.exitCode === null) throw error;
+      return undefined;
+    },
+  );
+  if (answering === child.pid) return true;
+  await stopProcess(child, 'SIGKILL');
+  return false;
+}

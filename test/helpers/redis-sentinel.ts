@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Redis, type RedisOptions } from 'ioredis';
-import { connectWhenUp, freePort, REDIS_SERVER, spawnRedis, stopProcess } from './redis-process.js';
+import {
+  answersOn,
+  connectWhenUp,
+  freePort,
+  REDIS_SERVER,
+  spawnRedis,
+  stopProcess,
+} from './redis-process.js';
 import { eventually } from './redis-server.js';
 
 /**
@@ -79,27 +86,6 @@ interface ServerProcess {
   port: number;
   /** The running process, undefined while killed. */
   child: ChildProcess | undefined;
-}
-
-/**
- * Whether the server just spawned on `port` is the one answering there: another process may
- * take the port between freePort() and the spawn (ours then exits). Stops ours when not.
- */
-async function answersOn(child: ChildProcess, port: number): Promise<boolean> {
-  const answering = await connectWhenUp(`redis://${HOST}:${port}`, child).then(
-    async (redis) => {
-      const info = await redis.info('server').finally(() => redis.disconnect());
-      return Number(/process_id:(\d+)/.exec(info)?.[1]);
-    },
-    (error: Error) => {
-      // It exited: its port was taken. Any other failure is not about the port.
-      if (child.exitCode === null) throw error;
-      return undefined;
-    },
-  );
-  if (answering === child.pid) return true;
-  await stopProcess(child, 'SIGKILL');
-  return false;
 }
 
 export async function startSentinel(options: StartSentinelOptions = {}): Promise<TestSentinel> {

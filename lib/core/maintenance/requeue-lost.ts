@@ -25,7 +25,7 @@ export async function requeueLost(queue: Queue): Promise<SweepResult> {
   return result(
     await withinTimeout(
       redis,
-      scripts.requeueLost.run(redis, queue.keys, []),
+      scripts.requeueLost.run(redis, queue.keys, ['look']),
       redisTimeout,
       'a sweep',
     ),
@@ -62,7 +62,7 @@ export async function requeueLostChecked(queue: Queue): Promise<SweepResult> {
   return result(
     await withinTimeout(
       redis,
-      scripts.requeueLostChecked.run(redis, queue.keys, dead),
+      scripts.requeueLost.run(redis, queue.keys, ['given', ...dead]),
       redisTimeout,
       'a sweep',
     ),

@@ -142,7 +142,6 @@ export const scripts = {
   pause: load('pause'),
   resume: load('resume'),
   requeueLost: load('requeue_lost'),
-  requeueLostChecked: load('requeue_lost_checked'),
   requeueDead: load('requeue_dead'),
   schedule: load('schedule'),
   cancel: load('cancel'),
