@@ -403,6 +403,23 @@ describe('the nestjs-delayed command', () => {
     }
   });
 
+  it('fails the same way with --cluster when no node of the cluster answers', async () => {
+    const port = await freePort();
+    const run = await cli([
+      '--cluster',
+      '--url',
+      `redis://:secret@127.0.0.1:${port}`,
+      '--timeout',
+      '500',
+      'stats',
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /the cluster \(no node reached yet\): unreachable/);
+    assert.ok(run.stderr.includes(`redis://:***@127.0.0.1:${port}`), run.stderr);
+    assert.ok(!run.stderr.includes('secret'));
+    assert.ok(run.ms < 10_000, `exited after ${run.ms} ms`);
+  });
+
   it('fails with exit code 1 and the URL when Redis is unreachable, promptly', async () => {
     const port = await freePort();
     const run = await cli([
