@@ -13,6 +13,7 @@ import {
   DelayedError,
   describeRedis,
   errorMessage,
+  clusterNameProblem,
   type HandlerRegistry,
   hashTag,
   isCluster,
@@ -105,6 +106,13 @@ export class DelayedHost
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    try {
+      this.checkClusterNames();
+    } catch (error) {
+      // Nest runs no shutdown hook after a failed bootstrap: close the module's connection.
+      await this.onApplicationShutdown();
+      throw error;
+    }
     await this.startWorker();
     // After the worker: a worker that cannot start fails the bootstrap, and no sweep is begun.
     if (this.options.sweeper !== false) {
@@ -117,6 +125,26 @@ export class DelayedHost
       this.sweeper.start();
     }
     await this.startScheduler();
+  }
+
+  /**
+   * On a Redis Cluster every queue this app touches needs a hash tag: checked before anything
+   * starts, so that a bad name fails the bootstrap with nothing left running.
+   */
+  private checkClusterNames(): void {
+    if (!isCluster(this.connection.redis)) return;
+    const scheduler = this.options.scheduler;
+    const names = new Set([
+      this.options.queue,
+      ...this.handlers.queueNames(),
+      ...(this.options.worker === false ? [] : (this.options.worker.queues ?? [])),
+      ...this.declared.map((schedule) => schedule.queue),
+      ...(scheduler === false ? [] : scheduler.queues),
+    ]);
+    const problems = [...names].flatMap((name) => clusterNameProblem('queue', name) ?? []);
+    if (problems.length > 0) {
+      throw new WorkerStartError(`nestjs-delayed: ${problems.join('; ')}`);
+    }
   }
 
   /**
@@ -212,19 +240,24 @@ export class DelayedHost
     const queues = this.workerQueues();
     if (queues.length === 0) return;
     const instrument = composeInstruments(this.instruments);
-    this.workers = workerGroups(this.connection.redis, queues).map(
+    // Every queue first: a worker opens its connections when it is made, and one made before
+    // a later queue's error would be left open.
+    const groups = workerGroups(this.connection.redis, queues).map((group) =>
+      group.map(
+        (name) =>
+          new Queue(this.connection.redis, name, {
+            deadLetter,
+            redisTimeout,
+            rateLimit: this.options.rateLimits[name],
+          }),
+      ),
+    );
+    this.workers = groups.map(
       (group) =>
         new Worker({
           ...settings,
           redisTimeout,
-          queues: group.map(
-            (name) =>
-              new Queue(this.connection.redis, name, {
-                deadLetter,
-                redisTimeout,
-                rateLimit: this.options.rateLimits[name],
-              }),
-          ),
+          queues: group,
           handlers: this.handlers,
           logger: this.logger,
           instrument,

@@ -158,3 +158,52 @@ describe("the README's sharded queues", () => {
     }
   });
 });
+
+@Injectable()
+class UntaggedHandler {
+  @Task({ queue: 'plain-jobs' })
+  run() {}
+}
+
+/** Client connections on every primary of the cluster, as the servers count them. */
+async function clientsOnCluster(): Promise<number> {
+  const admin = started.cluster.client();
+  try {
+    await admin.ping();
+    const lists = await Promise.all(
+      admin.nodes('master').map((node) => node.client('LIST') as Promise<string>),
+    );
+    return lists.reduce((sum, list) => sum + list.trim().split('\n').length, 0);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+describe('a bad queue name on a cluster', () => {
+  it('fails the bootstrap before any worker starts, leaving no connection open', async () => {
+    const before = await clientsOnCluster();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        DelayedModule.forRoot({
+          connection: { clusterNodes: [...started.cluster.nodes] },
+          queue: '{fine}:jobs',
+          worker: { dequeueTimeout: 100 },
+        }),
+      ],
+      providers: [ClusterHandlers, UntaggedHandler],
+    }).compile();
+    const application = moduleRef.createNestApplication({ logger: false });
+    // As an app that fails to boot and exits: no close() after the failed init.
+    await assert.rejects(application.init(), /queue name "plain-jobs" has no hash tag/);
+    try {
+      assert.deepEqual(application.get(DelayedHost).activeWorkers, []);
+      await eventually(
+        async () => (await clientsOnCluster()) <= before,
+        5_000,
+        'connections closed',
+      );
+    } finally {
+      await application.close();
+    }
+  });
+});

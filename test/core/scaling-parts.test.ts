@@ -107,7 +107,31 @@ describe('durable writes', () => {
     assert.equal(await db.redis.llen(queue.keys.tasks), 1);
   });
 
+  it('never count the replicas of a connection that closed while they were awaited', async () => {
+    // ioredis sends an unanswered WAIT again after a reconnect, maybe to another primary,
+    // where it covers none of our writes: the answer must not be believed.
+    const { redis } = openConnection(db.server.url);
+    try {
+      const id = Number(await redis.client('ID'));
+      const queue = new Queue(redis, uniqueName(), { durable: { replicas: 1, timeout: 3_000 } });
+      const enqueued = queue.enqueue(new NodeTask('X:run'));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // now in its WAIT
+      await db.redis.client('KILL', 'ID', String(id));
+      await assert.rejects(
+        enqueued,
+        (error: unknown) =>
+          error instanceof NotReplicatedError &&
+          /connection to the primary .* closed/.test(error.message),
+      );
+      assert.equal(await db.redis.llen(queue.keys.tasks), 1, 'written all the same');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('resolve once a replica holds the write', async () => {
+    // A replica's first sync waits 5 s by default, for more replicas to share it.
+    await db.redis.config('SET', 'repl-diskless-sync-delay', '0');
     const port = await freePort();
     // The replica writes the primary's snapshot to its --dir while it syncs: not our cwd.
     const dir = mkdtempSync(join(tmpdir(), 'replica-'));

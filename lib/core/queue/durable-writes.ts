@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { NotReplicatedError } from '../errors.js';
 import type { RedisClient } from '../redis/client.js';
 import { isCluster } from '../redis/connection.js';
@@ -46,25 +47,65 @@ export function resolveDurable(
 }
 
 /**
- * Waits until the write just made on `key`'s connection is on `replicas` replicas; throws a
- * NotReplicatedError when fewer confirm it in time. On a cluster, WAIT names no key: it goes
- * to the connection the write went on, the one to the primary serving the key's slot.
+ * The connection a write on `key` goes over (one server's client, or a cluster's connection
+ * to the primary serving the key's slot), and how many times it had closed when the write
+ * went. WAIT covers the writes of the connection it is sent on: it must be that one, not
+ * reopened since (ioredis would send a WAIT again, after a reconnect, to the new primary,
+ * where it covers nothing of ours), nor another node that took the slot over.
+ */
+export interface WriteTarget {
+  readonly connection: Redis;
+  readonly closes: number;
+}
+
+/** Times each connection closed, counted from its first durable write. */
+const closes = new WeakMap<Redis, { count: number }>();
+
+function closesOf(connection: Redis): { count: number } {
+  let counter = closes.get(connection);
+  if (counter === undefined) {
+    const created = { count: 0 };
+    connection.on('close', () => void created.count++);
+    closes.set(connection, (counter = created));
+  }
+  return counter;
+}
+
+/** Where a write on `key` goes now; call it right before sending the write. */
+export function writeTarget(redis: RedisClient, key: string): WriteTarget | undefined {
+  const connection = isCluster(redis) ? nodeOfKey(redis, key) : redis;
+  return connection && { connection, closes: closesOf(connection).count };
+}
+
+/**
+ * Waits until the write sent to `target` is on `replicas` replicas; throws a
+ * NotReplicatedError when fewer confirm it in time, or when it cannot be known (the
+ * connection closed, or the slot moved, since the write).
  */
 export async function waitForReplicas(
   redis: RedisClient,
   key: string,
+  target: WriteTarget | undefined,
   { replicas, timeout }: DurableSettings,
   what: string,
 ): Promise<void> {
-  const connection = isCluster(redis) ? nodeOfKey(redis, key) : redis;
-  if (connection === undefined) {
-    throw new NotReplicatedError(
-      `${what} was written, but the cluster client no longer knows which node serves its slot to ask for its replicas`,
+  const unknown = () =>
+    new NotReplicatedError(
+      `${what} was written, but the connection to the primary that took it closed (or the slot moved) before its replicas could be counted: it is lost if that primary failed before a replica copied it; do not send it again (it would be written twice if it was not lost)`,
       0,
       replicas,
     );
+  const now = writeTarget(redis, key);
+  if (
+    target === undefined ||
+    now?.connection !== target.connection ||
+    now.closes !== target.closes ||
+    target.connection.status !== 'ready'
+  ) {
+    throw unknown();
   }
-  const confirmed = Number(await connection.wait(replicas, timeout));
+  const confirmed = Number(await target.connection.wait(replicas, timeout));
+  if (closesOf(target.connection).count !== target.closes) throw unknown();
   if (confirmed < replicas) {
     throw new NotReplicatedError(
       `${what} was written on the primary, but ${confirmed} of the ${replicas} replica(s) asked for confirmed it within ${timeout} ms: it is lost if the primary fails before a replica copies it; do not send it again (it would be written twice)`,

@@ -25,6 +25,8 @@ import {
   type DurableSettings,
   resolveDurable,
   waitForReplicas,
+  type WriteTarget,
+  writeTarget,
 } from './durable-writes.js';
 import { addedTaskOptions, type NodeTaskOptions } from './node-task-options.js';
 import {
@@ -213,14 +215,25 @@ export class Queue {
    * fails with a RedisUnavailableError after that.
    */
   private async push(tasks: Buffer[]): Promise<void> {
-    const what = `an enqueue of ${tasks.length} task(s)`;
-    await this.command(() => scripts.enqueue.run(this.redis, this.keys, tasks), what);
-    if (this.durable !== undefined) await this.replicated(what);
+    await this.write(
+      () => scripts.enqueue.run(this.redis, this.keys, tasks),
+      `an enqueue of ${tasks.length} task(s)`,
+    );
   }
 
-  /** Waits until replicas hold the writes made so far (QueueOptions.durable). */
-  async replicated(what: string): Promise<void> {
-    await waitForReplicas(this.redis, this.keys.tasks, this.durable!, what);
+  /**
+   * A write of the queue's, as `command` sends it; on a durable queue, resolved only once
+   * replicas hold it (see durable-writes.ts).
+   */
+  async write<T>(send: () => Promise<T>, what: string): Promise<T> {
+    if (this.durable === undefined) return this.command(send, what);
+    let target: WriteTarget | undefined;
+    const result = await this.command(() => {
+      target = writeTarget(this.redis, this.keys.tasks);
+      return send();
+    }, what);
+    await waitForReplicas(this.redis, this.keys.tasks, target, this.durable, what);
+    return result;
   }
 
   /**
@@ -244,17 +257,23 @@ export class Queue {
     const scheduled: ScheduledTask[] = [];
     // One run of the sequence for the whole call, so its tasks keep their order.
     reserveScheduleSuffixes(encoded.length);
+    // A durable call waits for its replicas once, after every chunk is written: an error
+    // then concerns the whole call, and no chunk is left unwritten behind it.
+    let target: WriteTarget | undefined;
     for (let i = 0; i < encoded.length; i += TASKS_PER_ENQUEUE_CALL) {
       const args: (string | Buffer)[] = [mode, time, this.keys.wake];
       for (let j = i; j < Math.min(i + TASKS_PER_ENQUEUE_CALL, encoded.length); j++) {
         args.push(suffixedTask(encoded[j]!));
       }
       const [dueAt, now] = (await this.command(
-        () => scripts.schedule.run(this.redis, this.keys, args),
+        () => {
+          if (i === 0 && this.durable !== undefined) {
+            target = writeTarget(this.redis, this.keys.tasks);
+          }
+          return scripts.schedule.run(this.redis, this.keys, args);
+        },
         `a schedule of ${args.length - 3} task(s)`,
       )) as [number, number];
-      if (this.durable !== undefined)
-        await this.replicated(`a schedule of ${args.length - 3} task(s)`);
       for (let j = 3; j < args.length; j++) {
         scheduled.push({
           id: scheduledTaskId(dueAt, args[j] as Buffer),
@@ -264,6 +283,10 @@ export class Queue {
       }
       // Promoters in this process re-arm at once; others find it within their poll.
       this.scheduled(dueAt - now);
+    }
+    if (this.durable !== undefined) {
+      const what = `a schedule of ${encoded.length} task(s)`;
+      await waitForReplicas(this.redis, this.keys.tasks, target, this.durable, what);
     }
     return scheduled;
   }

@@ -279,7 +279,12 @@ export function duplicateClient(base: RedisClient, overrides: RedisOptions): Red
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     // A cluster client sends a command again on another connection when the node it went to
     // closed before answering (a failover): the same resend a worker's connections refuse.
-    ...(nodeOverrides.autoResendUnfulfilledCommands === false ? { retryDelayOnFailover: 0 } : {}),
+    // And a node connection that reconnects (clusterNodeRetryStrategy) would drop such a
+    // command without settling it, leaving a worker waiting for ever: without one, the node
+    // connection ends, and its commands fail.
+    ...(nodeOverrides.autoResendUnfulfilledCommands === false
+      ? { retryDelayOnFailover: 0, clusterNodeRetryStrategy: undefined }
+      : {}),
     redisOptions: { ...base.options.redisOptions, ...nodeOverrides },
   });
 }

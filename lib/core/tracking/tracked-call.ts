@@ -80,7 +80,9 @@ export async function callTask(
   ]);
   const keys = [taskRecordKey(queue.name, id)];
   if (uniqueKey !== undefined) keys.push(uniqueKey);
-  const reply = (await queue.command(
+  // A durable queue resolves once replicas hold it; a unique task that already existed wrote
+  // nothing, and its wait covers the earlier writes of the connection, which is harmless.
+  const reply = (await queue.write(
     () =>
       scripts.trackEnqueue.run(
         queue.redis,
@@ -100,7 +102,6 @@ export async function callTask(
     'a tracked enqueue',
   )) as [number, number | Buffer, number?];
   if (reply[0] === 0) return new TaskHandle(queue, String(reply[1]), false);
-  if (queue.durable !== undefined) await queue.replicated(`a call of task ${id}`);
   const [, due, now] = reply as [number, number, number];
   if (mode !== 'now') queue.scheduled(due - now!);
   return new TaskHandle(queue, id, true, mode === 'now' ? undefined : due);

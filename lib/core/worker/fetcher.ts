@@ -104,6 +104,7 @@ export class Fetcher {
         blockFor = Math.max(10, Math.min(blockFor, reopens - now));
       }
       try {
+        await deps.pool.confirm();
         let taken = 0;
         if (this.heldNotification !== undefined) {
           const queue = this.heldNotification;
@@ -214,7 +215,14 @@ export class Fetcher {
   }
 }
 
-/** ioredis refused the command before writing it: the connection was down (no offline queue). */
+/**
+ * ioredis refused the command before writing it: the connection was down (no offline
+ * queue), or the cluster client was not ready (no offline queue either).
+ */
 function neverSent(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("Stream isn't writeable");
+  return (
+    error instanceof Error &&
+    (error.message.startsWith("Stream isn't writeable") ||
+      error.message.startsWith("Cluster isn't ready"))
+  );
 }

@@ -29,6 +29,10 @@ export class SlotPool {
   private readonly slots: Slot[] = [];
   private readonly idle: Slot[] = [];
   private readonly max: number;
+  /** Liveness writes of new ids still unanswered (see confirm). */
+  private readonly writing = new Set<Promise<void>>();
+  /** Whether a liveness write of a new id failed since every key was last written. */
+  private stale = false;
 
   constructor(
     /** The worker's command connection: liveness keys go over it, before any dequeue. */
@@ -91,8 +95,8 @@ export class SlotPool {
       this.slots.push(slot);
       slots.push(slot);
       // Sent before the dequeue that uses the id, on the same connection: the liveness key
-      // always exists before a processing entry names it. A failure shows in that dequeue.
-      this.redis.set(slot.id, '1', 'PX', this.keepAliveTimeout).catch(() => undefined);
+      // exists before a processing entry names it. A failure is repaired by confirm().
+      this.track(this.setAlive([slot]));
     }
     for (const slot of slots) slot.state = 'fetching';
     return slots;
@@ -114,8 +118,31 @@ export class SlotPool {
   /** New ids for slots whose old ids' outcome is unknown; the new keys are claimed at once. */
   retire(slots: readonly Slot[]): void {
     for (const slot of slots) rename(slot, this.idPrefix);
-    // A failure here is repaired by the next keep-alive, which reports it.
-    this.setAlive(slots).catch(() => undefined);
+    // A failure here is repaired by confirm(), before the next dequeue.
+    this.track(this.setAlive(slots));
+  }
+
+  /**
+   * Called before each dequeue: waits for the liveness writes of new ids still in flight and,
+   * if one failed, writes every key again (rejecting if that fails too). One server's client
+   * reconnects after such a failure, and the worker writes every key then; a cluster client
+   * stays ready through a failover, and without this the next dequeue would record tasks
+   * under ids whose keys were never written, for a sweeper to take while they run.
+   */
+  async confirm(): Promise<void> {
+    if (this.writing.size > 0) await Promise.all(this.writing);
+    if (!this.stale) return;
+    await this.refresh();
+    this.stale = false;
+  }
+
+  private track(write: Promise<void>): void {
+    const tracked = write.then(
+      () => undefined,
+      () => void (this.stale = true),
+    );
+    this.writing.add(tracked);
+    void tracked.finally(() => this.writing.delete(tracked));
   }
 
   /**
