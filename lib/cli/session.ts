@@ -27,7 +27,11 @@ export class Session {
   ) {}
 
   get redis(): RedisClient {
-    this.client ??= openConnection(this.cluster ? { clusterNodes: [this.url] } : this.url).redis;
+    this.client ??= openConnection(
+      this.cluster
+        ? { clusterNodes: [this.url], clusterOptions: { redisOptions: nodeOptions(this.url) } }
+        : this.url,
+    ).redis;
     return this.client;
   }
 
@@ -100,4 +104,18 @@ export function redactUrl(url: string): string {
   if (parsed.password === '') return url;
   parsed.password = '***';
   return parsed.toString();
+}
+
+/**
+ * What every node of a cluster needs from the URL of the one named: its user, password and
+ * TLS (ioredis applies a startup node's URL to that node alone).
+ */
+function nodeOptions(url: string): { username?: string; password?: string; tls?: object } {
+  if (url.startsWith('/')) return {};
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }

@@ -84,4 +84,28 @@ describe('Redis Cluster: looking inside', () => {
     }
     assert.equal(heard[0]!.queue, queue.name);
   });
+
+  // Last in the file: it puts a password on every node.
+  it("gives the URL's password to every node of the cluster, not only the one named", async () => {
+    const name = `${tags[2]}:${uniqueName('auth')}`;
+    await new Queue(redis, name).enqueue(new NodeTask('X:run'));
+    for (const node of redis.nodes()) {
+      await node.config('SET', 'masterauth', 'pw');
+      await node.config('SET', 'requirepass', 'pw');
+    }
+    const { port } = started.cluster.nodes[0]!;
+    const run = await runCli([
+      '--cluster',
+      '--url',
+      `redis://:pw@127.0.0.1:${port}`,
+      '--json',
+      'stats',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const listed = (JSON.parse(run.stdout) as { queues: { queue: string }[] }).queues;
+    assert.ok(
+      listed.some((row) => row.queue === name),
+      run.stdout,
+    );
+  });
 });

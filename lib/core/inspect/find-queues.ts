@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
-import { isCluster } from '../redis/connection.js';
+import { DEFAULT_REDIS_TIMEOUT } from '../defaults.js';
+import { isCluster, whenReady } from '../redis/connection.js';
 import { decodeDeadLetter } from '../queue/dead-letters.js';
 
 /**
@@ -27,6 +28,8 @@ export interface FindQueuesOptions {
    * 1,000); default 1,000,000. On a bigger database the list may miss queues: name them.
    */
   readonly maxKeys?: number;
+  /** How long to wait for a cluster client to learn the cluster's primaries (ms); default 5,000. */
+  readonly timeout?: number;
 }
 
 /**
@@ -39,7 +42,11 @@ export async function findQueues(
   options: FindQueuesOptions = {},
 ): Promise<string[]> {
   const maxKeys = options.maxKeys ?? 1_000_000;
-  // A cluster's keys are spread over its primaries: each is scanned on its own.
+  // A cluster's keys are spread over its primaries: each is scanned on its own, once the
+  // client knows them all (before, it knows its startup nodes at most).
+  if (isCluster(redis) && redis.status !== 'ready') {
+    await whenReady(redis, options.timeout ?? DEFAULT_REDIS_TIMEOUT);
+  }
   const servers = isCluster(redis) ? redis.nodes('master') : [redis];
   const names = new Set<string>();
   for (const server of servers) {
