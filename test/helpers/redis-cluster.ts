@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
-import { Cluster, type ClusterOptions, Redis } from 'ioredis';
-import { answersOn, freePort, spawnRedis, stopProcess } from './redis-process.js';
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
+import { AdminConnections, answersOn, freePort, spawnRedis, stopProcess } from './redis-process.js';
 import { eventually } from './redis-server.js';
 
 /**
@@ -102,7 +102,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   const dir = await mkdtemp(join(tmpdir(), 'nestjs-delayed-cluster-'));
   const nodes: ClusterNodeProcess[] = [];
   const clients: Cluster[] = [];
-  const admins = new Map<number, Redis>();
+  const admins = new AdminConnections();
 
   // A test file that dies without its after() hook (an uncaught error, process.exit) must
   // not leave servers or files behind.
@@ -112,23 +112,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   };
   process.once('exit', killAll);
 
-  /** A short-lived admin connection per node, made again after the node was killed. */
-  const admin = (port: number): Redis => {
-    let client = admins.get(port);
-    if (client === undefined || client.status === 'end') {
-      client = new Redis({
-        host: HOST,
-        port,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-        connectTimeout: 1_000,
-        commandTimeout: 2_000,
-      });
-      client.on('error', () => undefined);
-      admins.set(port, client);
-    }
-    return client;
-  };
+  const admin = (port: number): Redis => admins.get(port);
   const live = () => nodes.filter((node) => node.child !== undefined);
 
   /** Starts the node's server; false when another process holds its port or bus port. */
@@ -234,8 +218,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
   const stop = async () => {
     for (const client of clients.splice(0)) client.disconnect();
-    for (const client of admins.values()) client.disconnect();
-    admins.clear();
+    admins.closeAll();
     await Promise.all(nodes.flatMap(({ child }) => (child ? [stopProcess(child)] : [])));
     process.removeListener('exit', killAll);
     await rm(dir, { recursive: true, force: true });
@@ -299,7 +282,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       const killedAt = Date.now();
       await stopProcess(node.child, 'SIGKILL');
       node.child = undefined;
-      admins.get(port)?.disconnect();
+      admins.drop(port);
       const newPrimaryPort = await waitHealthy(
         FAILOVER_TIMEOUT,
         `a replica of ${port} to take over`,

@@ -114,3 +114,38 @@ export async function answersOn(child: ChildProcess, port: number): Promise<bool
   await stopProcess(child, 'SIGKILL');
   return false;
 }
+
+/**
+ * Short-lived admin connections to the servers of a test setup, one per port, made again
+ * after their server was killed; they never retry, so a dead server answers at once.
+ */
+export class AdminConnections {
+  private readonly clients = new Map<number, Redis>();
+
+  get(port: number): Redis {
+    let client = this.clients.get(port);
+    if (client === undefined || client.status === 'end') {
+      client = new Redis({
+        host: HOST,
+        port,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 1_000,
+        commandTimeout: 2_000,
+      });
+      client.on('error', () => undefined);
+      this.clients.set(port, client);
+    }
+    return client;
+  }
+
+  /** Drops the connection to `port` (its server is being killed). */
+  drop(port: number): void {
+    this.clients.get(port)?.disconnect();
+  }
+
+  closeAll(): void {
+    for (const client of this.clients.values()) client.disconnect();
+    this.clients.clear();
+  }
+}

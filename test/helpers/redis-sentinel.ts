@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  AdminConnections,
   answersOn,
   connectWhenUp,
   freePort,
@@ -96,7 +97,7 @@ export async function startSentinel(options: StartSentinelOptions = {}): Promise
   const servers: ServerProcess[] = [];
   const sentinels: ServerProcess[] = [];
   const clients: Redis[] = [];
-  const admins = new Map<number, Redis>();
+  const admins = new AdminConnections();
 
   // A test file that dies without its after() hook (an uncaught error, process.exit) must
   // not leave processes or files behind.
@@ -106,23 +107,7 @@ export async function startSentinel(options: StartSentinelOptions = {}): Promise
   };
   process.once('exit', killAll);
 
-  /** A short-lived admin connection per process, made again after the process was killed. */
-  const admin = (port: number): Redis => {
-    let client = admins.get(port);
-    if (client === undefined || client.status === 'end') {
-      client = new Redis({
-        host: HOST,
-        port,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-        connectTimeout: 1_000,
-        commandTimeout: 2_000,
-      });
-      client.on('error', () => undefined);
-      admins.set(port, client);
-    }
-    return client;
-  };
+  const admin = (port: number): Redis => admins.get(port);
   const liveSentinels = () => sentinels.filter((sentinel) => sentinel.child !== undefined);
 
   /** Starts a redis-server (a replica of `primaryPort` if given); false when its port is taken. */
@@ -259,8 +244,7 @@ export async function startSentinel(options: StartSentinelOptions = {}): Promise
 
   const stop = async () => {
     for (const client of clients.splice(0)) client.disconnect();
-    for (const client of admins.values()) client.disconnect();
-    admins.clear();
+    admins.closeAll();
     await Promise.all(
       [...servers, ...sentinels].flatMap(({ child }) => (child ? [stopProcess(child)] : [])),
     );
@@ -323,7 +307,7 @@ export async function startSentinel(options: StartSentinelOptions = {}): Promise
       const killedAt = Date.now();
       await stopProcess(primary.child, 'SIGKILL');
       primary.child = undefined;
-      admins.get(port)?.disconnect();
+      admins.drop(port);
       const newPrimaryPort = await wait(
         FAILOVER_TIMEOUT,
         `a replica of ${port} to take over`,
