@@ -136,7 +136,7 @@ function shutOnFatalError(redis: RedisClient): void {
 
 /**
  * Where a client connects, for messages: `host:port` or the socket path; a Sentinel client
- * names its primary group, a cluster client its startup nodes.
+ * names its primary group and sentinels, a cluster client the primaries it knows of.
  */
 export function describeRedis(redis: RedisClient): string {
   if (isCluster(redis)) {
