@@ -172,8 +172,9 @@ export class DataDecodeError extends DelayedError {
 
 /**
  * A durable write (QueueOptions.durable) reached the primary, but fewer replicas than asked
- * confirmed it within the timeout. The write is done and stays done; it may be lost only if
- * the primary fails before a replica copies it. Sending it again would write it twice.
+ * confirmed it within the timeout, or they could not be counted. The write is done; it may
+ * be lost only if that primary fails (or failed: `connectionLost`) before a replica copies
+ * it. Sending it again would write it twice.
  */
 export class NotReplicatedError extends DelayedError {
   constructor(
@@ -182,6 +183,12 @@ export class NotReplicatedError extends DelayedError {
     readonly replicas: number,
     /** Replicas asked for. */
     readonly wanted: number,
+    /**
+     * Whether the connection to the primary that took the write closed (or its slot moved)
+     * before the replicas were counted: that primary may have failed, and the write with it.
+     * False: the primary answered, and holds the write.
+     */
+    readonly connectionLost = false,
   ) {
     super(message);
   }

@@ -13,10 +13,10 @@ import {
   Scheduler,
   Sweeper,
   Worker,
-  type WorkerOptions,
 } from '../../lib/core/index.js';
 import { encodeTask } from '../../lib/core/protocol/codec.js';
 import { tagsOnEachPrimary, useRedisCluster } from '../helpers/redis-cluster.js';
+import { withWorker } from '../helpers/worker.js';
 import { eventually, quietLogger, uniqueName } from '../helpers/redis-server.js';
 
 // One cluster for the file: 3 primaries, 3 replicas, on loopback ports.
@@ -35,19 +35,6 @@ after(() => redis?.disconnect());
 /** A queue name of its own in the slot of `tags[i]`. */
 function tagged(i = 0, prefix = 'q'): string {
   return `${tags[i]}:${uniqueName(prefix)}`;
-}
-
-async function withWorker(
-  options: Partial<WorkerOptions> & { queues: Queue[]; handlers: HandlerRegistry },
-  body: (worker: Worker) => Promise<void>,
-): Promise<void> {
-  const worker = new Worker({ logger: quietLogger, dequeueTimeout: 200, ...options });
-  await worker.start();
-  try {
-    await body(worker);
-  } finally {
-    await worker.close();
-  }
 }
 
 describe('Redis Cluster: names', () => {

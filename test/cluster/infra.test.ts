@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { onServer as onNode } from '../helpers/redis-process.js';
 import { tagsOnEachPrimary, useRedisCluster } from '../helpers/redis-cluster.js';
 
 // The cluster helper itself: the rest of the cluster suite trusts what it says about slots,
 // primaries and failovers, so each claim is checked here against the nodes directly.
 const db = useRedisCluster();
-
-/** A plain connection to one node, for asking it what it holds and what it is. */
-async function onNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  try {
-    return await use(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 const role = (port: number) => onNode(port, (redis) => redis.call('ROLE') as Promise<unknown[]>);
 

@@ -14,6 +14,7 @@ import {
   Task,
 } from '../../lib/index.js';
 import { waitForDrained } from '../../lib/testing/index.js';
+import { startApp } from '../helpers/nest-app.js';
 import { useRedisCluster } from '../helpers/redis-cluster.js';
 import { eventually } from '../helpers/redis-server.js';
 
@@ -41,21 +42,6 @@ class ClusterHandlers {
 @Injectable()
 class Clicks {
   constructor(@InjectDataQueue('{nest-clicks}') readonly clicks: DataQueue<string>) {}
-}
-
-async function app(options: Parameters<typeof DelayedModule.forRoot>[0], providers: unknown[]) {
-  const moduleRef = await Test.createTestingModule({
-    imports: [DelayedModule.forRoot(options)],
-    providers: providers as never[],
-  }).compile();
-  const application = moduleRef.createNestApplication({ logger: false });
-  try {
-    await application.init();
-  } catch (error) {
-    await application.close();
-    throw error;
-  }
-  return application;
 }
 
 describe('DelayedModule on a Redis Cluster', () => {
@@ -207,3 +193,7 @@ describe('a bad queue name on a cluster', () => {
     }
   });
 });
+
+function app(options: Parameters<typeof DelayedModule.forRoot>[0], providers: unknown[]) {
+  return startApp([DelayedModule.forRoot(options)], providers);
+}

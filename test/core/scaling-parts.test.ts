@@ -100,6 +100,7 @@ describe('durable writes', () => {
       queue.enqueue(new NodeTask('X:run')),
       (error: unknown) =>
         error instanceof NotReplicatedError &&
+        !error.connectionLost &&
         error.replicas === 0 &&
         error.wanted === 1 &&
         /do not send it again/.test(error.message),
@@ -121,6 +122,7 @@ describe('durable writes', () => {
         enqueued,
         (error: unknown) =>
           error instanceof NotReplicatedError &&
+          error.connectionLost &&
           /connection to the primary .* closed/.test(error.message),
       );
       assert.equal(await db.redis.llen(queue.keys.tasks), 1, 'written all the same');

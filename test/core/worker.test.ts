@@ -15,7 +15,6 @@ import {
   waitForDrained,
   type TaskFailedEvent,
   Worker,
-  type WorkerOptions,
 } from '../../lib/core/index.js';
 import { encodeMsgpack } from '../../lib/core/protocol/msgpack.js';
 import {
@@ -25,6 +24,7 @@ import {
   useRedisServer,
   uniqueName,
 } from '../helpers/redis-server.js';
+import { withWorker } from '../helpers/worker.js';
 
 // CLIENT PAUSE reaches every client of the server: a private one, even under REDIS_URL.
 const db = useRedisServer({ private: true });
@@ -35,19 +35,6 @@ function recordingLogger(lines: string[]): DelayedLogger {
     warn: (m) => lines.push(`warn ${m}`),
     error: (m) => lines.push(`error ${m}`),
   };
-}
-
-async function withWorker(
-  options: Partial<WorkerOptions> & { queues: Queue[]; handlers: HandlerRegistry },
-  body: (worker: Worker) => Promise<void>,
-): Promise<void> {
-  const worker = new Worker({ logger: quietLogger, dequeueTimeout: 200, ...options });
-  await worker.start();
-  try {
-    await body(worker);
-  } finally {
-    await worker.close();
-  }
 }
 
 describe('Worker', () => {

@@ -149,3 +149,14 @@ export class AdminConnections {
     this.clients.clear();
   }
 }
+
+/** A plain connection to the server on `port` for `use`, for asking it what it holds and is. */
+export async function onServer<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ host: HOST, port, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -20,6 +20,7 @@ import {
   Task,
 } from '../../lib/index.js';
 import { waitForDrained } from '../../lib/testing/index.js';
+import { startApp as app } from '../helpers/nest-app.js';
 import { spawnProcess } from '../helpers/processes.js';
 import {
   eventually,
@@ -82,21 +83,6 @@ class Inspector {
 
 function fastWorker(): DelayedModuleOptions['worker'] {
   return { dequeueTimeout: 100, shutdownTimeout: 2_000 };
-}
-
-async function app(imports: unknown[], providers: unknown[] = []) {
-  const moduleRef = await Test.createTestingModule({
-    imports: imports as never[],
-    providers: providers as never[],
-  }).compile();
-  const application = moduleRef.createNestApplication({ logger: false });
-  try {
-    await application.init();
-  } catch (error) {
-    await application.close();
-    throw error;
-  }
-  return application;
 }
 
 describe('DelayedModule.forRoot', () => {

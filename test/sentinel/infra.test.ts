@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { onServer } from '../helpers/redis-process.js';
 import { useRedisSentinel } from '../helpers/redis-sentinel.js';
 
 // The sentinel helper itself: the rest of the sentinel tests trust what it says about the
 // primary and its failovers, so each claim is checked here against the servers directly.
 const db = useRedisSentinel();
-
-/** A plain connection to one server, for asking it what it holds and what it is. */
-async function onServer<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  try {
-    return await use(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** A sentinel's flat field, value list (SENTINEL REPLICAS entries) as an object. */
 function fields(list: string[]): Record<string, string> {

@@ -94,6 +94,7 @@ export async function waitForReplicas(
       `${what} was written, but the connection to the primary that took it closed (or the slot moved) before its replicas could be counted: it is lost if that primary failed before a replica copied it; do not send it again (it would be written twice if it was not lost)`,
       0,
       replicas,
+      true,
     );
   const now = writeTarget(redis, key);
   if (
